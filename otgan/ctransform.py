@@ -40,7 +40,7 @@ from scipy.spatial import cKDTree
 
 from ._utils import check_points, check_vector, check_weights, is_torch, like, to_numpy
 from .costs import get_cost
-from .costs import _sqdist_pairwise  # noqa: PLC2701 - the shared pairwise kernel
+from .costs import _DIRECT_DIM, _sqdist_pairwise  # the shared pairwise kernels
 
 __all__ = [
     "c_transform",
@@ -115,14 +115,52 @@ def _argmin_kdtree(psi, y, x):
     return idx.astype(np.int64, copy=False)
 
 
+def _block_scores(xb, yb, psi_b, ysq_b, cost):
+    """``c(x_i, y_j) - psi_j`` for one block (no autograd), up to a per-row constant.
+
+    Quadratic cost: ``||x||^2`` does not change the argmin, so the block is one matrix product
+    ``(||y_j||^2 - psi_j) - 2 x.y_j``. Other costs in dimension ``<= 8``: squared distances
+    accumulated from coordinate differences (exact near ``x = y``, where ``sqrt`` would magnify
+    the rounding of a Gram expansion); above, the Gram expansion.
+    """
+    torch_in = is_torch(xb)
+    if cost.p == 2.0:
+        if torch_in:
+            return torch.addmm(ysq_b - psi_b, xb, yb.T, alpha=-2.0)
+        block = xb @ (-2.0 * yb.T)
+        block += ysq_b - psi_b
+        return block
+    if xb.shape[1] <= _DIRECT_DIM:
+        sq = None
+        for k in range(xb.shape[1]):
+            diff = xb[:, k, None] - yb[None, :, k]
+            diff *= diff
+            if sq is None:
+                sq = diff
+            else:
+                sq += diff
+    else:
+        sq = _sqdist_pairwise(xb, yb)
+    block = cost.from_sqdist(sq)
+    block -= psi_b
+    return block
+
+
 def _argmin_brute(psi, y, x, cost, memory):
-    """Blockwise argmin of ``c(x_i, y_j) - psi_j``; never holds more than ~``memory`` bytes."""
+    """Blockwise argmin of ``c(x_i, y_j) - psi_j``; never holds more than ~``memory`` bytes.
+
+    Points are centred on the mean site first (costs are translation invariant), which keeps the
+    matrix-product form accurate for data far from the origin.
+    """
     n, m = x.shape[0], y.shape[0]
     torch_in = is_torch(x)
     itemsize = x.element_size() if torch_in else x.dtype.itemsize
     temporaries = 4  # the block, a squared difference, its accumulation and the argmin scratch
     bm = int(min(m, max(1, memory // (itemsize * temporaries * 64))))
     bn = int(min(n, max(1, memory // (itemsize * temporaries * bm))))
+    center = y.mean(0)
+    x, y = x - center, y - center
+    ysq = (y * y).sum(1)
     if torch_in:
         best_idx = torch.empty(n, dtype=torch.long, device=x.device)
     else:
@@ -131,8 +169,8 @@ def _argmin_brute(psi, y, x, cost, memory):
         xb = x[i0 : i0 + bn]
         best_val = None
         for j0 in range(0, m, bm):
-            block = cost.from_sqdist(_sqdist_pairwise(xb, y[j0 : j0 + bm]))
-            block -= psi[None, j0 : j0 + bm]
+            cols = slice(j0, j0 + bm)
+            block = _block_scores(xb, y[cols], psi[cols], ysq[cols], cost)
             if torch_in:
                 val, idx = block.min(dim=1)
             else:
