@@ -61,33 +61,32 @@ def _measure(impl, n, m, d, device, dtype_name, baseline_memory):
         if device == "cuda":
             torch.cuda.synchronize()
 
-    def run():
+    def run(xq):
+        nq = len(xq)
         if impl in ("numpy kdtree", "torch kdtree"):
-            return c_transform(psi, y, x, method="kdtree")
+            return c_transform(psi, y, xq, method="kdtree")
         if impl in ("numpy brute", "torch brute"):
-            return c_transform(psi, y, x, method="brute")
+            return c_transform(psi, y, xq, method="brute")
         if impl == "cdist+min":
             out = []
-            for i in range(0, n, rows):
-                out.append((torch.cdist(x[i : i + rows], y).square_() - psi).min(dim=1))
+            for i in range(0, nq, rows):
+                out.append((torch.cdist(xq[i : i + rows], y).square_() - psi).min(dim=1))
             return out
         if impl == "matmul":
-            for i in range(0, n, rows):
-                x[i : i + rows] @ y.T
+            for i in range(0, nq, rows):
+                xq[i : i + rows] @ y.T
             return None
         raise ValueError(impl)
 
-    # warm-up on a slice (kernels, thread pools, the CUDA context)
-    small = slice(0, min(n, 64))
-    if impl.endswith("kdtree") or impl.endswith("brute"):
-        c_transform(psi, y, x[small], method=impl.split()[1])
+    # warm-up on a slice, for every implementation alike (kernels, thread pools, CUDA context)
+    run(x[: min(n, 64)])
     sync()
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     before = _rss_mb()
     t0 = time.perf_counter()
-    run()
+    run(x)
     sync()
     elapsed = time.perf_counter() - t0
     if device == "cuda":

@@ -12,17 +12,17 @@ import numpy as np
 import torch
 
 __all__ = [
-    "OtganError",
     "GeometryError",
-    "is_torch",
-    "to_numpy",
-    "like",
+    "OtganError",
+    "as_rng",
     "check_points",
     "check_vector",
     "check_weights",
-    "as_rng",
-    "torch_generator",
     "default_rtol",
+    "is_torch",
+    "like",
+    "to_numpy",
+    "torch_generator",
 ]
 
 

@@ -36,7 +36,7 @@ import torch
 
 from ._utils import check_points, is_torch
 
-__all__ = ["Cost", "SquaredEuclidean", "Euclidean", "PowerEuclidean", "get_cost"]
+__all__ = ["Cost", "Euclidean", "PowerEuclidean", "SquaredEuclidean", "get_cost"]
 
 # Up to this dimension pairwise squared distances are accumulated from coordinate differences,
 # which is exact; above, the Gram expansion ``|x|^2 + |y|^2 - 2 x.y`` (a matrix product) is used.

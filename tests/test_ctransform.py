@@ -89,14 +89,14 @@ def test_memory_stays_within_budget():
     y, x, psi = rng.random((10000, 2)), rng.random((20000, 2)), 0.01 * rng.random(10000)
     tracemalloc.start()
     try:
-        vals, idx = c_transform(psi, y, x, "euclidean", method="brute", memory=4 * 2**20)
+        vals, _idx = c_transform(psi, y, x, "euclidean", method="brute", memory=4 * 2**20)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert peak < 16 * 2**20, f"peak {peak / 2**20:.1f} MiB"
     # spot-check a few rows against brute force
     rows = rng.choice(len(x), 50, replace=False)
-    ref, C = brute_c_transform(psi, y, x[rows], Euclidean())
+    ref, _C = brute_c_transform(psi, y, x[rows], Euclidean())
     np.testing.assert_allclose(vals[rows], ref, rtol=1e-12)
 
 
@@ -105,13 +105,13 @@ def test_kdtree_handles_a_million_queries_against_1e5_sites_in_bounded_memory():
     y, x, psi = rng.random((100_000, 2)), rng.random((1_000_000, 2)), 1e-5 * rng.random(100_000)
     tracemalloc.start()
     try:
-        vals, idx = c_transform(psi, y, x)
+        vals, _idx = c_transform(psi, y, x)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert peak < 2**30, f"peak {peak / 2**20:.0f} MiB"
     rows = rng.choice(len(x), 200, replace=False)
-    ref, C = brute_c_transform(psi, y, x[rows], SquaredEuclidean())
+    ref, _C = brute_c_transform(psi, y, x[rows], SquaredEuclidean())
     np.testing.assert_allclose(vals[rows], ref, rtol=0, atol=1e-15)
 
 
@@ -126,7 +126,7 @@ def test_shift_of_psi_shifts_values_and_keeps_argmin(data):
     name = data.draw(st.sampled_from(sorted(COSTS)))
     t = data.draw(st.floats(-10, 10))
     psi = np.random.default_rng(0).normal(size=len(y))
-    v0, i0 = c_transform(psi, y, x, COSTS[name], method="brute")
+    v0, _i0 = c_transform(psi, y, x, COSTS[name], method="brute")
     v1, i1 = c_transform(psi + t, y, x, COSTS[name], method="brute")
     np.testing.assert_allclose(v1, v0 - t, rtol=1e-12, atol=1e-12)
     C = brute_cost_matrix(x, y, COSTS[name]) - psi
@@ -235,7 +235,7 @@ def test_torch_agrees_with_numpy(name, dtype):
 def test_mixed_inputs_follow_the_tensor():
     rng = np.random.default_rng(9)
     x = torch.tensor(rng.random((20, 2)), dtype=torch.float32)
-    vals, idx = c_transform(np.zeros(5), rng.random((5, 2)), x)
+    vals, _idx = c_transform(np.zeros(5), rng.random((5, 2)), x)
     assert isinstance(vals, torch.Tensor) and vals.dtype == torch.float32
 
 
@@ -287,7 +287,7 @@ def test_cuda_high_dimension_blocks():
     y = torch.rand(60000, 784, device="cuda", generator=g)
     x = torch.rand(256, 784, device="cuda", generator=g, requires_grad=True)
     psi = torch.zeros(60000, device="cuda")
-    vals, idx = c_transform(psi, y, x, memory=64 * 2**20)
+    vals, _idx = c_transform(psi, y, x, memory=64 * 2**20)
     ref = torch.cdist(x.detach(), y).pow(2).min(dim=1)
     torch.testing.assert_close(vals.detach(), ref.values, rtol=1e-4, atol=1e-3)
 

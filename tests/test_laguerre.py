@@ -1,0 +1,425 @@
+"""Laguerre diagrams: Voronoi special case, brute-force grids, shapely, invariances, moments,
+adjacency, the Newton Hessian by finite differences, degenerate and empty cells, rasters."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import shapely
+import torch
+from hypothesis import HealthCheck, given, settings
+from scipy.spatial import Voronoi
+
+from otgan._utils import GeometryError
+from otgan.laguerre import LaguerreDiagram, assign, diagram, raster
+from otgan.measures import ImageDensity, Uniform
+from tests.strategies_geometry import (
+    DOMAINS,
+    L_SHAPE,
+    UNIT_SQUARE,
+    WITH_HOLE,
+    brute_assign,
+    brute_power_min,
+    grid_points,
+    sites,
+)
+
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _random(J, seed=0, scale=0.3):
+    rng = np.random.default_rng(seed)
+    y = rng.random((J, 2))
+    return y, scale / J * rng.standard_normal(J)
+
+
+def _hessian(D):
+    """d masses / d psi from the diagram: W_ij = edge_mass_ij / (2 |y_i - y_j|), diag(W1) - W."""
+    E = D.edge_mass.tocoo()
+    J = D.y.shape[0]
+    W = np.zeros((J, J))
+    W[E.row, E.col] = E.data / (2 * np.linalg.norm(D.y[E.row] - D.y[E.col], axis=1))
+    return np.diag(W.sum(axis=1)) - W
+
+
+# --- psi = 0: the Voronoi diagram ---------------------------------------------------------------
+
+
+def test_voronoi_matches_scipy():
+    rng = np.random.default_rng(3)
+    y = rng.random((60, 2))
+    D = diagram(y, np.zeros(60))
+    vor = Voronoi(y)
+    checked = 0
+    for j in range(60):
+        reg = vor.regions[vor.point_region[j]]
+        if -1 in reg or not reg:
+            continue
+        P = shapely.Polygon(vor.vertices[reg])
+        if not UNIT_SQUARE.contains(P):
+            continue
+        checked += 1
+        np.testing.assert_allclose(D.areas[j], P.area, rtol=1e-10)
+        # same vertex set
+        ours = shapely.get_coordinates(D.polygons[j])[:-1]
+        theirs = vor.vertices[reg]
+        dist = np.linalg.norm(ours[:, None] - theirs[None], axis=-1)
+        np.testing.assert_allclose(dist.min(axis=1), 0, atol=1e-10)
+        np.testing.assert_allclose(dist.min(axis=0), 0, atol=1e-10)
+    assert checked >= 20
+
+
+@pytest.mark.parametrize("name", ["square", "L", "hole", "triangle"])
+def test_areas_match_brute_force_grid(name):
+    dom = DOMAINS[name]
+    y, psi = _random(25, seed=1)
+    x0, y0, x1, y1 = dom.bounds
+    y = np.column_stack([x0 + (x1 - x0) * y[:, 0], y0 + (y1 - y0) * y[:, 1]])
+    D = diagram(y, psi, dom)
+    P, cell = grid_points(dom, 600)
+    lab = brute_assign(P, y, psi)
+    areas = np.bincount(lab, minlength=25) * cell
+    # midpoint rule on a 600 x 600 grid: error ~ perimeter * pixel size
+    np.testing.assert_allclose(D.areas, areas, atol=3 * (x1 - x0) / 600 * 0.2)
+    np.testing.assert_allclose(D.areas.sum(), dom.area, rtol=1e-12)
+    # centroids against the grid
+    ok = D.areas > 0.01
+    cen = np.stack([np.bincount(lab, P[:, k], 25) for k in (0, 1)], axis=1) * cell
+    np.testing.assert_allclose(D.centroids[ok], cen[ok] / areas[ok, None], atol=3e-3)
+
+
+@SETTINGS
+@given(sites(j_max=30))
+def test_cells_against_shapely_and_grid(s):
+    D = diagram(s.y, s.psi)
+    np.testing.assert_allclose(D.areas.sum(), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(D.masses, D.areas, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(shapely.area(D.polygons), D.areas, atol=1e-13)
+    ok = ~D.empty
+    cen = shapely.get_coordinates(shapely.centroid(D.polygons[ok]))
+    np.testing.assert_allclose(D.centroids[ok], cen, atol=1e-10)
+    assert np.isnan(D.centroids[D.empty]).all()
+    assert (D.areas[D.empty] == 0).all()
+    # every cell is the set where site j wins the power comparison (up to the grid)
+    P, _ = grid_points(UNIT_SQUARE, 150)
+    lab = brute_assign(P, s.y, s.psi)
+    inside = shapely.contains_xy(D.polygons[lab], P[:, 0], P[:, 1])
+    on_edge = shapely.distance(D.polygons[lab], shapely.points(P)) < 1e-9
+    assert (inside | on_edge).all()
+
+
+# --- invariances ---------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(sites(j_max=25))
+def test_psi_plus_constant_translation_and_scaling(s):
+    D = diagram(s.y, s.psi)
+    D2 = diagram(s.y, s.psi + 3.7)
+    np.testing.assert_allclose(D2.areas, D.areas, atol=1e-13)
+    # translate by t and scale by 2.5: cells scale, areas by 2.5^2
+    t = np.array([-3.0, 10.0])
+    sc = 2.5
+    dom = shapely.affinity.translate(shapely.affinity.scale(UNIT_SQUARE, sc, sc, origin=(0, 0)),
+                                     *t)
+    D3 = diagram(sc * s.y + t, sc**2 * s.psi, dom)
+    np.testing.assert_allclose(D3.areas, sc**2 * D.areas, atol=1e-12)
+    np.testing.assert_allclose(D3.masses, D.masses, atol=1e-12)
+    ok = ~D.empty
+    np.testing.assert_allclose(D3.centroids[ok], sc * D.centroids[ok] + t, atol=1e-9)
+    np.testing.assert_allclose(D3.moments, sc**2 * D.moments, atol=1e-12)
+    np.testing.assert_allclose((D3.adjacency - sc * D.adjacency).toarray(), 0, atol=1e-10)
+
+
+# --- moments: the transport cost ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["square", "L", "hole"])
+def test_moments_equal_transport_cost_by_quadrature(name):
+    dom = DOMAINS[name]
+    y, psi = _random(20, seed=5, scale=0.5)
+    D = diagram(y, psi, dom)
+    # sum_j int_{L_j} |x - y_j|^2 dmu = int min_j(|x-y_j|^2 - psi_j) dmu + sum_j psi_j mu(L_j)
+    P, cell = grid_points(dom, 700)
+    quad = brute_power_min(P, y, psi).sum() * cell / dom.area
+    np.testing.assert_allclose(D.moments.sum(), quad + psi @ D.masses, rtol=1e-4)
+    # and cell by cell against the grid
+    lab = brute_assign(P, y, psi)
+    mom = np.bincount(lab, ((P - y[lab]) ** 2).sum(1), 20) * cell / dom.area
+    np.testing.assert_allclose(D.moments, mom, atol=2e-4)
+
+
+def test_moment_of_a_single_cell_is_closed_form():
+    # one site at (a, b) in the unit square: int |x - y|^2 = 1/6 + (a-1/2)^2 + (b-1/2)^2
+    D = diagram([[0.2, 0.9]], [0.0])
+    np.testing.assert_allclose(D.moments, [1 / 6 + 0.3**2 + 0.4**2], rtol=1e-14)
+    np.testing.assert_allclose(D.centroids, [[0.5, 0.5]], rtol=1e-14)
+    assert D.adjacency.nnz == 0
+
+
+# --- adjacency and the Hessian ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["square", "L", "hole"])
+def test_adjacency_against_shapely(name):
+    dom = DOMAINS[name]
+    y, psi = _random(30, seed=2)
+    D = diagram(y, psi, dom)
+    A = D.adjacency
+    assert (A != A.T).nnz == 0
+    J = 30
+    ref = np.zeros((J, J))
+    for i in range(J):
+        for j in range(i + 1, J):
+            # shared boundary, robust to 1e-16 differences between the two cells' vertices
+            ref[i, j] = ref[j, i] = shapely.intersection(
+                D.polygons[i].boundary, D.polygons[j].boundary.buffer(1e-10)
+            ).length
+    np.testing.assert_allclose(A.toarray(), ref, atol=1e-8)
+    np.testing.assert_allclose(D.edge_mass.toarray(), ref / dom.area, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["square", "L", "hole"])
+def test_hessian_is_finite_difference_of_masses(name):
+    dom = DOMAINS[name]
+    y, psi = _random(15, seed=7)
+    D = diagram(y, psi, dom)
+    eps = 1e-7
+    FD = np.zeros((15, 15))
+    for j in range(15):
+        e = np.zeros(15)
+        e[j] = eps
+        FD[:, j] = (diagram(y, psi + e, dom).masses - diagram(y, psi - e, dom).masses) / (2 * eps)
+    np.testing.assert_allclose(_hessian(D), FD, atol=1e-6 * np.abs(FD).max())
+
+
+@pytest.mark.parametrize("dom", [None, L_SHAPE])
+def test_hessian_under_image_density(dom):
+    img = np.random.default_rng(0).random((7, 9)) + 0.2
+    mu = ImageDensity(img, extent=(0, 1, 0, 1))
+    y, psi = _random(10, seed=8)
+    D = diagram(y, psi, dom, measure=mu)
+    eps = 1e-7
+    FD = np.zeros((10, 10))
+    for j in range(10):
+        e = np.zeros(10)
+        e[j] = eps
+        FD[:, j] = (diagram(y, psi + e, dom, measure=mu).masses
+                    - diagram(y, psi - e, dom, measure=mu).masses) / (2 * eps)
+    np.testing.assert_allclose(_hessian(D), FD, atol=1e-6 * np.abs(FD).max())
+    if dom is not None:  # the masses are those of mu restricted to the L-shape
+        np.testing.assert_allclose(D.masses.sum(), mu.mass([L_SHAPE])[0], rtol=1e-12)
+
+
+# --- image densities ------------------------------------------------------------------------------
+
+
+def test_masses_under_image_density_against_supersampling():
+    rng = np.random.default_rng(4)
+    img = rng.random((6, 8))
+    img[0, :] = 3.0  # a bright top row: checks the orientation (row 0 = top)
+    mu = ImageDensity(img, extent=(0, 2, 0, 1))
+    y = rng.random((12, 2)) * [2, 1]
+    psi = 0.02 * rng.standard_normal(12)
+    D = diagram(y, psi, measure=mu)
+    np.testing.assert_allclose(D.masses.sum(), 1.0, rtol=1e-12)
+    # supersampled pixel assignment: 1200 x 600 sub-pixels, density read from the image array
+    P, cell = grid_points(shapely.box(0, 0, 2, 1), 1200)
+    col = np.minimum((P[:, 0] / (2 / 8)).astype(int), 7)
+    row = np.minimum(((1 - P[:, 1]) / (1 / 6)).astype(int), 5)
+    rho = img[row, col] / (img.sum() * (2 / 8) * (1 / 6))
+    lab = brute_assign(P, y, psi)
+    ref = np.bincount(lab, rho, 12) * cell
+    np.testing.assert_allclose(D.masses, ref, atol=2e-3)
+    mom = np.bincount(lab, rho * ((P - y[lab]) ** 2).sum(1), 12) * cell
+    np.testing.assert_allclose(D.moments, mom, atol=2e-3)
+    bary = np.stack([np.bincount(lab, rho * P[:, k], 12) for k in (0, 1)], 1) * cell
+    ok = D.masses > 0.02
+    np.testing.assert_allclose(D.barycenters[ok], bary[ok] / ref[ok, None], atol=5e-3)
+
+
+def test_uniform_measure_on_another_polygon():
+    # the measure lives on the L-shape, the diagram is clipped to the unit square
+    mu = Uniform(L_SHAPE)
+    y, psi = _random(12, seed=9)
+    D = diagram(y, psi, UNIT_SQUARE, measure=mu)
+    ref = shapely.area(shapely.intersection(D.polygons, L_SHAPE)) / L_SHAPE.area
+    np.testing.assert_allclose(D.masses, ref, atol=1e-13)
+    np.testing.assert_allclose(D.masses.sum(), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(D.areas.sum(), 1.0, rtol=1e-12)
+
+
+# --- empty cells and degenerate configurations ----------------------------------------------------
+
+
+def test_very_negative_psi_gives_an_empty_cell():
+    y, psi = _random(10, seed=1)
+    psi[3] = -10.0
+    D = diagram(y, psi)
+    assert D.empty[3] and D.areas[3] == 0 and D.masses[3] == 0
+    assert D.polygons[3].is_empty
+    assert np.isnan(D.centroids[3]).all()
+    assert D.adjacency[3].nnz == 0
+    np.testing.assert_allclose(D.areas.sum(), 1.0, rtol=1e-12)
+
+
+def test_j_equals_one_and_two():
+    D = diagram(np.array([[3.0, -1.0]]), np.array([5.0]))  # site outside the domain
+    np.testing.assert_allclose(D.areas, [1.0])
+    D = diagram(np.array([[0.2, 0.2], [0.6, 0.2]]), np.array([0.0, 0.04]))
+    # boundary: |x-y0|^2 = |x-y1|^2 - 0.04  ->  x = 0.4 - 0.04 / 0.8 = 0.35
+    np.testing.assert_allclose(D.areas, [0.35, 0.65], rtol=1e-14)
+    np.testing.assert_allclose(D.adjacency.toarray(), [[0, 1], [1, 0]], rtol=1e-14)
+
+
+def test_collinear_sites():
+    y = np.column_stack([np.linspace(0.1, 0.9, 9), np.full(9, 0.5)])
+    D = diagram(y, np.zeros(9))
+    edges = np.r_[0, (y[1:, 0] + y[:-1, 0]) / 2, 1]
+    np.testing.assert_allclose(D.areas, np.diff(edges), rtol=1e-13)
+    # a grid of sites with exact cocircular ties
+    g = (np.arange(5) + 0.5) / 5
+    y = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+    D = diagram(y, np.zeros(25))
+    np.testing.assert_allclose(D.areas, 1 / 25, rtol=1e-12)
+    assert D.adjacency.nnz == 2 * 2 * 5 * 4  # only the 4-neighbours share an edge
+    np.testing.assert_allclose(D.adjacency.data, 0.2, rtol=1e-12)
+
+
+def test_sites_far_outside_and_non_convex_split_cells():
+    dom = shapely.Polygon([(0, 0), (3, 0), (3, 1), (2, 1), (2, 0.2), (1, 0.2), (1, 1), (0, 1)])
+    y = np.array([[1.5, 5.0], [1.5, -3.0]])  # the U-shape's arms split the first cell
+    D = diagram(y, np.zeros(2), dom)
+    np.testing.assert_allclose(D.areas.sum(), dom.area, rtol=1e-12)
+    ref = shapely.area(shapely.intersection(dom, shapely.box(-1, 1, 4, 2)))
+    np.testing.assert_allclose(D.areas[0], ref + 0.0, atol=1e-12)
+
+
+# --- validation ------------------------------------------------------------------------------------
+
+
+def test_validation_messages():
+    y = np.random.default_rng(0).random((50, 2))
+    with pytest.raises(ValueError, match=r"laguerre.diagram: 'psi' must have shape \(50,\) to "
+                                         r"match 'y' \(50, 2\); got \(49,\)"):
+        diagram(y, np.zeros(49))
+    with pytest.raises(ValueError, match=r"laguerre.diagram: 'y' must have shape \(J, 2\)"):
+        diagram(np.zeros((5, 3)), np.zeros(5))
+    with pytest.raises(ValueError, match="'y' contains NaN"):
+        diagram(np.array([[0.0, np.nan]]), np.zeros(1))
+    with pytest.raises(ValueError, match="'psi' contains NaN"):
+        diagram(y, np.full(50, np.inf))
+    y2 = y.copy()
+    y2[7] = y2[3]
+    with pytest.raises(ValueError, match=r"distinct sites; y\[3\] == y\[7\]"):
+        diagram(y2, np.zeros(50))
+    with pytest.raises(ValueError, match="'domain' must have a positive area"):
+        diagram(y, np.zeros(50), np.array([[0, 0], [1, 1], [2, 2]]))
+    with pytest.raises(ValueError, match="'domain' is not a valid polygon"):
+        diagram(y, np.zeros(50), np.array([[0, 0], [2, 2], [2, 0], [0, 1]]))
+    with pytest.raises(TypeError, match="'measure' must be a measure with a density"):
+        diagram(y, np.zeros(50), measure="uniform")
+    assert issubclass(GeometryError, Exception)
+
+
+def test_torch_inputs_and_result_type():
+    y, psi = _random(20, seed=3)
+    D = diagram(torch.tensor(y, dtype=torch.float32), torch.tensor(psi, dtype=torch.float32))
+    D64 = diagram(y.astype(np.float32).astype(np.float64), psi.astype(np.float32))
+    assert isinstance(D, LaguerreDiagram)
+    assert isinstance(D.areas, np.ndarray) and D.areas.dtype == np.float64
+    np.testing.assert_allclose(D.areas, D64.areas, rtol=1e-12, atol=1e-15)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        D.areas = None  # frozen
+
+
+# --- assign --------------------------------------------------------------------------------------------
+
+
+def test_assign_agrees_with_brute_force_and_cells():
+    y, psi = _random(30, seed=11)
+    x = np.random.default_rng(12).random((2000, 2))
+    idx = assign(x, y, psi)
+    assert isinstance(idx, np.ndarray) and idx.dtype == np.int64
+    ref = brute_assign(x, y, psi)
+    vals = ((x[:, None] - y[None]) ** 2).sum(-1) - psi
+    np.testing.assert_allclose(vals[np.arange(2000), idx], vals[np.arange(2000), ref],
+                               atol=1e-12)
+    D = diagram(y, psi)
+    inside = shapely.intersects_xy(D.polygons[idx], x[:, 0], x[:, 1])
+    assert inside.all()
+    it = assign(torch.tensor(x), torch.tensor(y), torch.tensor(psi))
+    assert isinstance(it, torch.Tensor)
+    np.testing.assert_array_equal(it.numpy(), idx)
+
+
+# --- raster (any cost) ----------------------------------------------------------------------------------
+
+
+def test_raster_voronoi_for_euclidean_cost_converges():
+    # psi = 0: the Euclidean-cost cells are the Voronoi cells, known exactly
+    y, _ = _random(8, seed=13)
+    exact = diagram(y, np.zeros(8)).masses
+    errs = []
+    for res in (32, 64, 128, 256):
+        R = raster(y, np.zeros(8), "euclidean", resolution=res)
+        err = np.abs(R.masses - exact)
+        assert (err <= R.error + 1e-12).all()
+        errs.append(err.max())
+        assert R.labels.shape == (res, res)
+    # O(h): the error shrinks roughly by 2 when the resolution doubles
+    assert errs[-1] < errs[0] / 4
+    np.testing.assert_allclose(errs[-1], 0, atol=8 / 256)
+
+
+def test_raster_quadratic_cost_matches_exact_and_orientation():
+    y, psi = _random(10, seed=14)
+    D = diagram(y, psi, L_SHAPE)
+    R = raster(y, psi, domain=L_SHAPE, resolution=400)
+    assert (np.abs(R.masses - D.masses) <= R.error + 1e-12).all()
+    np.testing.assert_allclose(R.masses, D.masses, atol=0.01)
+    # row 0 is the top: the top-right quarter lies outside the L-shape
+    assert (R.labels[:150, 250:] == -1).all() and (R.labels[250:, :150] >= 0).all()
+
+
+def test_raster_euclidean_hyperbolic_boundary_by_fine_grid():
+    y = np.array([[0.3, 0.4], [0.7, 0.6], [0.4, 0.8]])
+    psi = np.array([0.0, 0.1, -0.05])
+    P, cell = grid_points(UNIT_SQUARE, 1500)
+    lab = np.argmin(np.linalg.norm(P[:, None] - y[None], axis=-1) - psi, axis=1)
+    ref = np.bincount(lab, minlength=3) * cell
+    R = raster(y, psi, "euclidean", resolution=300)
+    assert (np.abs(R.masses - ref) <= R.error).all()
+    np.testing.assert_allclose(R.masses, ref, atol=5e-3)
+
+
+def test_raster_validation():
+    with pytest.raises(ValueError, match="laguerre.raster: 'resolution' must be a positive int"):
+        raster(np.zeros((1, 2)), np.zeros(1), resolution=0)
+
+
+def test_diagram_with_many_sites_is_a_partition():
+    y, psi = _random(3000, seed=21, scale=0.5)
+    D = diagram(y, psi, WITH_HOLE)
+    np.testing.assert_allclose(D.areas.sum(), WITH_HOLE.area, rtol=1e-12)
+    np.testing.assert_allclose(D.masses.sum(), 1.0, rtol=1e-12)
+    A = D.adjacency
+    assert (abs(A - A.T) > 1e-12).nnz == 0
+    x = np.random.default_rng(0).random((5000, 2))
+    x = x[shapely.contains_xy(WITH_HOLE, x[:, 0], x[:, 1])]
+    idx = brute_assign(x, y, psi)
+    assert shapely.intersects_xy(D.polygons[idx], x[:, 0], x[:, 1]).all()
+
+
+def test_cell_crossing_a_hole_without_containing_its_corners():
+    # the middle cell is the band 0.3 <= x <= 0.7; the hole [0.2, 0.8] x [0.4, 0.6] crosses it
+    # with all its corners in the other cells, and all the band's corners in the domain
+    dom = shapely.Polygon([(0, 0), (1, 0), (1, 1), (0, 1)],
+                          [[(0.2, 0.4), (0.8, 0.4), (0.8, 0.6), (0.2, 0.6)]])
+    y = np.array([[0.1, 0.5], [0.5, 0.5], [0.9, 0.5]])
+    D = diagram(y, np.zeros(3), dom)
+    np.testing.assert_allclose(D.areas, [0.3 - 0.1 * 0.2, 0.4 - 0.4 * 0.2, 0.3 - 0.1 * 0.2],
+                               rtol=1e-13)
+    assert isinstance(D.polygons[1], shapely.MultiPolygon)
+    np.testing.assert_allclose(D.adjacency[0, 1], 0.8, rtol=1e-13)  # the hole cuts the edge
