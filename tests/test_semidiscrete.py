@@ -1,0 +1,372 @@
+"""Tests of otgan.semidiscrete: damped Newton, ASGD, AveragedSGD and the solve front door.
+
+Expected values come from independent methods: closed forms (two sites, vertical boundary),
+POT's exact discrete OT (``ot.emd2``) on grid discretisations of the source, midpoint quadrature
+with a brute-force argmin (numpy ``argmin`` of the cost matrix), and Newton's exact optimum for
+the stochastic solver.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import ot
+import pytest
+import shapely
+import torch
+
+from otgan import semidiscrete as sd
+from otgan.measures import Discrete, ImageDensity, Sampler, Uniform
+
+RNG_Y = np.random.default_rng(3)
+Y6 = RNG_Y.random((6, 2))
+NU6 = np.random.default_rng(4).random(6)
+NU6 /= NU6.sum()
+
+
+def grid(n, lo=0.0, hi=1.0):
+    """Midpoints of an n x n grid of the square [lo, hi]^2 (a quadrature of the uniform law)."""
+    g = lo + (hi - lo) * (np.arange(n) + 0.5) / n
+    return np.stack(np.meshgrid(g, g, indexing="xy"), -1).reshape(-1, 2)
+
+
+def brute_cells(psi, y, x, p=2.0):
+    """Brute-force argmin_j ||x - y_j||^p - psi_j and the c-transform values (independent)."""
+    c = np.sqrt(((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)) ** p - psi[None, :]
+    idx = c.argmin(axis=1)
+    return c[np.arange(len(x)), idx], idx
+
+
+# --------------------------------------------------------------------------------------------
+# public names
+# --------------------------------------------------------------------------------------------
+
+
+def test_all_names_resolve():
+    assert len(sd.__all__) >= 5
+    for name in sd.__all__:
+        assert hasattr(sd, name), name
+
+
+# --------------------------------------------------------------------------------------------
+# Newton: closed forms
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("a, t", [(0.25, 0.5), (0.25, 0.3), (0.1, 0.8), (0.4, 0.05)])
+def test_newton_two_sites_closed_form(a, t):
+    # sites (a, 1/2), (1 - a, 1/2) in the unit square, masses (t, 1 - t): the optimal boundary is
+    # the vertical line x = t, so |t - a|^2 - psi_1 = |t - (1 - a)|^2 - psi_2.
+    y = np.array([[a, 0.5], [1.0 - a, 0.5]])
+    nu = np.array([t, 1.0 - t])
+    res = sd.newton(Uniform(), y, nu)
+    assert res.converged and res.method == "newton"
+    np.testing.assert_allclose(res.psi[0] - res.psi[1], (t - a) ** 2 - (t - 1 + a) ** 2,
+                               atol=1e-12)
+    # W2^2 = int_0^t (x - a)^2 + int_t^1 (x - 1 + a)^2 + int_0^1 (s - 1/2)^2 ds
+    b = 1.0 - a
+    w2 = ((t - a) ** 3 + a**3) / 3 + ((1 - b) ** 3 - (t - b) ** 3) / 3 + 1.0 / 12.0
+    np.testing.assert_allclose(res.value, w2, rtol=1e-12)
+    np.testing.assert_allclose(res.masses, nu, rtol=1e-9)
+    # the value equals the semi-dual at the optimum (strong duality)
+    np.testing.assert_allclose(res.history["semi_dual"][-1], w2, rtol=1e-12)
+    assert res.psi.mean() == pytest.approx(0.0, abs=1e-15)  # gauge: mean of psi0 = 0
+
+
+def test_newton_single_site():
+    y = np.array([[0.3, 0.9]])
+    res = sd.newton(Uniform(), y)
+    # W2^2 from U([0,1]^2) to delta_y = Var + |mean - y|^2
+    np.testing.assert_allclose(res.value, 1 / 6 + 0.2**2 + 0.4**2, rtol=1e-12)
+    assert res.converged and res.n_iter == 0
+
+
+def test_newton_against_emd2_on_refined_grids():
+    res = sd.newton(Uniform(), Y6, NU6)
+    assert res.converged
+    errors = []
+    for n in (8, 16, 32):
+        x = grid(n)
+        w = ot.emd2(np.full(n * n, 1.0 / n**2), NU6, ot.dist(x, Y6))
+        errors.append(abs(w - res.value))
+    # O(h^2) convergence of the discretised cost: ~4x smaller per refinement
+    assert errors[1] < 0.6 * errors[0] and errors[2] < 0.6 * errors[1]
+    np.testing.assert_allclose(res.value, w, atol=2e-4)
+
+
+def test_newton_reaches_1e9_and_cells_carry_nu():
+    y = np.random.default_rng(0).random((60, 2))
+    res = sd.solve(Uniform(), y, tol=1e-9)
+    assert res.method == "newton" and res.converged
+    assert res.error <= 1e-9
+    np.testing.assert_allclose(res.masses, 1 / 60, rtol=1e-9)
+    assert res.history["max_rel_error"][-1] == res.error
+    assert np.all(np.diff(res.history["max_rel_error"][-3:]) < 0)
+    # independent check of the cell masses: midpoint quadrature with a brute-force argmin
+    x = grid(400)
+    _vals, idx = brute_cells(res.psi, y, x)
+    np.testing.assert_allclose(np.bincount(idx, minlength=60) / len(x), 1 / 60, atol=1.5e-3)
+    # and of the value: quadrature of the transport cost of T_psi
+    cost = ((x - y[idx]) ** 2).sum(1).mean()
+    np.testing.assert_allclose(res.value, cost, rtol=1e-4)
+    # the value equals the semi-dual at the optimum, which is >= H at the start (psi = 0)
+    np.testing.assert_allclose(res.history["semi_dual"][-1], res.value, rtol=1e-10)
+    assert np.all(res.history["semi_dual"][0] <= res.value + 1e-15)
+
+
+def test_newton_psi_plus_constant_invariance():
+    psi0 = 0.01 * np.random.default_rng(1).standard_normal(6)
+    r1 = sd.newton(Uniform(), Y6, NU6, psi0=psi0)
+    r2 = sd.newton(Uniform(), Y6, NU6, psi0=psi0 + 5.0)
+    np.testing.assert_allclose(r2.psi - r1.psi, 5.0, atol=1e-10)
+    np.testing.assert_allclose(r1.masses, r2.masses, rtol=1e-9)
+    np.testing.assert_allclose(r1.value, r2.value, rtol=1e-12)
+    np.testing.assert_allclose(r1.psi.mean(), psi0.mean(), atol=1e-14)
+
+
+def test_newton_sites_outside_the_domain():
+    # some sites far outside the support: psi = 0 leaves their Voronoi cells empty, the
+    # contracted-sites start gives every cell mass
+    y = np.array([[0.2, 0.2], [0.8, 0.3], [0.5, 0.8], [3.0, 0.5], [-2.0, -1.0]])
+    res = sd.newton(Uniform(), y)
+    assert res.converged
+    np.testing.assert_allclose(res.masses, 0.2, rtol=1e-9)
+    x = grid(300)
+    _, idx = brute_cells(res.psi, y, x)
+    np.testing.assert_allclose(np.bincount(idx, minlength=5) / len(x), 0.2, atol=3e-3)
+    x = grid(64)
+    w = ot.emd2(np.full(len(x), 1.0 / len(x)), np.full(5, 0.2), ot.dist(x, y))
+    np.testing.assert_allclose(res.value, w, rtol=1e-3)
+
+
+def test_newton_non_square_domain_and_image_density():
+    tri = shapely.Polygon([(0, 0), (2, 0), (0, 1)])
+    y = np.array([[0.3, 0.2], [1.0, 0.2], [0.3, 0.6], [0.6, 0.3]])
+    res = sd.solve(Uniform(tri), y)
+    assert res.converged
+    np.testing.assert_allclose(res.masses, 0.25, rtol=1e-9)
+    # image density: a 2 x 2 image on the unit square (independent check by quadrature)
+    img = np.array([[1.0, 3.0], [2.0, 4.0]])
+    mu = ImageDensity(img)
+    y = np.random.default_rng(7).random((5, 2))
+    res = sd.solve(mu, y)
+    assert res.converged and res.method == "newton"
+    x = grid(400)
+    w = mu.density(x)
+    w = w / w.sum()
+    _vals, idx = brute_cells(res.psi, y, x)
+    np.testing.assert_allclose(np.bincount(idx, weights=w, minlength=5), 0.2, atol=3e-3)
+    np.testing.assert_allclose(res.value, (w * ((x - y[idx]) ** 2).sum(1)).sum(), rtol=2e-3)
+
+
+@pytest.mark.parametrize("box", [(0.0, 0.0, 1.0, 1.0), (-1.0, 0.5, 2.0, 1.5)])
+def test_fast_box_diagram_matches_laguerre(box):
+    # the Newton inner loop's qhull-based diagram against laguerre.diagram (kd-tree search)
+    from otgan import laguerre
+
+    rng = np.random.default_rng(8)
+    y = np.column_stack([rng.uniform(box[0], box[2], 300), rng.uniform(box[1], box[3], 300)])
+    mu = Uniform(shapely.box(*box))
+    scale = (box[2] - box[0]) * (box[3] - box[1]) / 300
+    for psi in (np.zeros(300), 0.5 * scale * rng.random(300), 20 * scale * rng.random(300)):
+        ref = laguerre.diagram(y, psi, measure=mu)
+        fast = sd._box_diagram(y, psi, box)
+        np.testing.assert_allclose(fast.masses, ref.masses, atol=1e-14)
+        np.testing.assert_allclose(fast.moments, ref.moments, atol=1e-15)
+        np.testing.assert_allclose(fast.edge_mass.toarray(), ref.edge_mass.toarray(), atol=1e-13)
+        np.testing.assert_array_equal(fast.masses == 0, ref.empty)
+
+
+def test_newton_torch_in_torch_out():
+    y = torch.as_tensor(Y6, dtype=torch.float32)
+    res = sd.solve(Uniform(), y, torch.as_tensor(NU6))
+    ref = sd.solve(Uniform(), Y6.astype(np.float32).astype(np.float64), NU6)
+    assert isinstance(res.psi, torch.Tensor) and res.psi.dtype == torch.float32
+    np.testing.assert_allclose(res.psi.numpy(), ref.psi, atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# ASGD
+# --------------------------------------------------------------------------------------------
+
+
+def test_averaged_sgd_one_step_by_hand():
+    y = np.array([[0.2, 0.2], [0.8, 0.2], [0.5, 0.9]])
+    nu = np.array([0.5, 0.25, 0.25])
+    x1 = np.random.default_rng(0).random((50, 2))
+    x2 = np.random.default_rng(1).random((50, 2))
+    st = sd.AveragedSGD(np.zeros(3), nu, gamma=0.7)
+    est1 = st.step(x1, y)
+    v1, i1 = brute_cells(np.zeros(3), y, x1)
+    g1 = nu - np.bincount(i1, minlength=3) / 50
+    pt1 = 0.7 * g1
+    np.testing.assert_allclose(est1, v1.mean(), rtol=1e-12)
+    np.testing.assert_allclose(st.psi_tilde, pt1, rtol=1e-12)
+    np.testing.assert_allclose(st.psi, pt1, rtol=1e-12)
+    est2 = st.step(x2, y)
+    v2, i2 = brute_cells(pt1, y, x2)
+    pt2 = pt1 + 0.7 / np.sqrt(2) * (nu - np.bincount(i2, minlength=3) / 50)
+    np.testing.assert_allclose(est2, v2.mean() + nu @ pt1, rtol=1e-12)
+    np.testing.assert_allclose(st.psi_tilde, pt2, rtol=1e-12)
+    np.testing.assert_allclose(st.psi, (pt1 + pt2) / 2, rtol=1e-12)
+    assert st.k == 2
+
+
+@pytest.fixture(scope="module")
+def asgd_run():
+    y = np.random.default_rng(11).random((10, 2))
+    ref = sd.newton(Uniform(), y)
+    res = sd.asgd(Uniform(), y, n_iter=4000, batch_size=256, rng=0, record_every=250)
+    return y, ref, res
+
+
+def test_asgd_converges_to_newton(asgd_run):
+    _y, ref, res = asgd_run
+    assert res.method == "asgd" and res.n_iter == 4000
+    # exact relative mass error of the averaged potential (measured ~2e-3; bound with margin)
+    assert res.error < 0.02
+    np.testing.assert_allclose(res.masses, 0.1, rtol=0.02)
+    np.testing.assert_allclose(res.psi - res.psi.mean(), ref.psi - ref.psi.mean(), atol=2e-3)
+    # weak duality at every record, and the gap closes
+    gap = ref.value - res.history["semi_dual"]
+    assert np.all(gap >= -1e-12)
+    assert gap[-1] < 1e-5 * ref.value * 100
+
+
+def test_asgd_gap_rate(asgd_run):
+    # E[H* - H(psi_k)] = O(log k / sqrt k): from k = N to k = 4N the bound shrinks by
+    # log(4N) / (2 log N) ~ 0.6; observed gaps shrink at least that fast (seeded run)
+    _y, ref, res = asgd_run
+    it = res.history["record_iter"]
+    gap = ref.value - res.history["semi_dual"]
+    g_n, g_4n = gap[it == 1000][0], gap[it == 4000][0]
+    assert g_4n < 0.8 * g_n
+    # and the whole curve lies below C log k / sqrt k with C fitted at k = 1000
+    C = g_n * np.sqrt(1000) / np.log(1000)
+    late = it >= 1000
+    assert np.all(gap[late] <= 2.0 * C * np.log(it[late]) / np.sqrt(it[late]))
+
+
+def test_asgd_euclidean_cost_against_emd2():
+    nu = NU6
+    res = sd.asgd(Uniform(), Y6, nu, cost="euclidean", n_iter=3000, batch_size=256, rng=0)
+    x = grid(64)
+    w1 = ot.emd2(np.full(len(x), 1.0 / len(x)), nu, ot.dist(x, Y6, metric="euclidean"))
+    # value = H(psi) by Monte-Carlo (n_eval = 1e5 points, std ~ 5e-4): a lower bound of W1
+    np.testing.assert_allclose(res.value, w1, atol=3e-3)
+    # masses of the Laguerre cells of psi (hyperbolic boundaries) by quadrature
+    _vals, idx = brute_cells(to_np(res.psi), Y6, x, p=1.0)
+    np.testing.assert_allclose(np.bincount(idx, minlength=6) / len(x), nu, rtol=0.15)
+
+
+def to_np(a):
+    return a.numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+
+
+def test_asgd_numpy_and_torch_samplers_follow_the_same_path():
+    y = np.random.default_rng(5).random((8, 2))
+    np_mu = Sampler(lambda n, rng: rng.random((n, 2)))
+    th_mu = Sampler(lambda n, rng: torch.as_tensor(rng.random((n, 2)), dtype=torch.float64))
+    r_np = sd.asgd(np_mu, y, n_iter=300, gamma=0.5, batch_size=64, rng=42, n_eval=1000)
+    r_th = sd.asgd(th_mu, y, n_iter=300, gamma=0.5, batch_size=64, rng=42, n_eval=1000)
+    assert isinstance(r_np.psi, np.ndarray) and isinstance(r_th.psi, np.ndarray)  # follows y
+    np.testing.assert_allclose(r_th.psi, r_np.psi, atol=1e-12)
+    np.testing.assert_allclose(r_th.history["semi_dual_batch"], r_np.history["semi_dual_batch"],
+                               rtol=1e-10)
+    # torch y gives torch psi
+    r_t = sd.asgd(th_mu, torch.as_tensor(y), n_iter=50, gamma=0.5, rng=1, n_eval=1000)
+    assert isinstance(r_t.psi, torch.Tensor) and r_t.psi.dtype == torch.float64
+
+
+def test_asgd_torch_float32_sampler_agrees_in_distribution():
+    y = np.random.default_rng(11).random((10, 2))
+    ref = sd.newton(Uniform(), y)
+    th_mu = Sampler(lambda n, g: torch.rand(n, 2, generator=g), torch_rng=True)
+    res = sd.asgd(th_mu, y, n_iter=3000, batch_size=256, rng=0, n_eval=200_000)
+    np.testing.assert_allclose(res.psi - res.psi.mean(), ref.psi - ref.psi.mean(), atol=3e-3)
+    np.testing.assert_allclose(res.masses, 0.1, atol=5e-3)  # Monte-Carlo masses (std ~7e-4)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_asgd_cuda_matches_numpy():
+    y = np.random.default_rng(5).random((8, 2))
+    np_mu = Sampler(lambda n, rng: rng.random((n, 2)))
+    cu_mu = Sampler(lambda n, rng: torch.as_tensor(rng.random((n, 2)), device="cuda"))
+    r_np = sd.asgd(np_mu, y, n_iter=300, gamma=0.5, batch_size=64, rng=42, n_eval=1000)
+    r_cu = sd.asgd(cu_mu, torch.as_tensor(y, device="cuda"), n_iter=300, gamma=0.5,
+                   batch_size=64, rng=42, n_eval=1000)
+    assert r_cu.psi.device.type == "cuda"
+    np.testing.assert_allclose(r_cu.psi.cpu().numpy(), r_np.psi, atol=1e-10)
+    st = sd.AveragedSGD(torch.zeros(8, device="cuda"), gamma=0.5)
+    st.step(torch.rand(32, 2, device="cuda"), y)
+    assert st.psi.device.type == "cuda"
+
+
+def test_asgd_callback_and_history():
+    calls = []
+
+    def cb(k, state):
+        calls.append((k, state.k))
+        return k == 7
+
+    res = sd.asgd(Uniform(), Y6, n_iter=100, rng=0, callback=cb, gamma=0.1)
+    assert res.n_iter == 7 and calls[-1] == (7, 7)
+    assert res.history["semi_dual_batch"].shape == (7,)
+    np.testing.assert_allclose(res.history["step_size"], 0.1 / np.sqrt(np.arange(1, 8)))
+    assert "max_rel_error" not in res.history  # exact records are off by default
+
+
+def test_solve_auto_dispatch():
+    assert sd.solve(Uniform(), Y6).method == "newton"
+    mu = Sampler(lambda n, rng: rng.random((n, 2)))
+    res = sd.solve(mu, Y6, max_iter=50, rng=0, n_eval=1000)
+    assert res.method == "asgd" and res.n_iter == 50
+    res = sd.solve(Uniform(), Y6, cost="euclidean", max_iter=50, rng=0, n_eval=1000)
+    assert res.method == "asgd"
+    disc = Discrete(np.random.default_rng(0).random((30, 2)))
+    assert sd.solve(disc, Y6, max_iter=20, rng=0, n_eval=500).method == "asgd"
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------------
+
+
+def test_errors_name_their_argument():
+    mu = Uniform()
+    with pytest.raises(ValueError, match="'nu' must be non-negative"):
+        sd.solve(mu, Y6, np.array([0.5, 0.6, -0.1, 0.0, 0.0, 0.0]))
+    with pytest.raises(ValueError, match="'nu' must sum to 1"):
+        sd.solve(mu, Y6, np.full(6, 0.2))
+    with pytest.raises(ValueError, match=r"'y' must hold distinct sites; y\[0\] and y\[2\]"):
+        sd.solve(mu, np.array([[0.1, 0.1], [0.5, 0.5], [0.1, 0.1]]))
+    with pytest.raises(ValueError, match="'y' contains NaN"):
+        sd.solve(mu, np.array([[0.1, np.nan], [0.5, 0.5]]))
+    with pytest.raises(ValueError, match="'method' must be one of"):
+        sd.solve(mu, Y6, method="lbfgs")
+    with pytest.raises(ValueError, match="newton.*quadratic 'cost'"):
+        sd.solve(mu, Y6, method="newton", cost="euclidean")
+    disc = Discrete(np.random.default_rng(0).random((30, 2)))
+    with pytest.raises(ValueError, match="newton.*'mu' to be a 2D measure with a density"):
+        sd.solve(disc, Y6, method="newton")
+    with pytest.raises(ValueError, match="'nu' must be strictly positive for Newton"):
+        sd.newton(mu, Y6[:2], np.array([1.0, 0.0]))
+    with pytest.raises(ValueError, match=r"'psi0' must have shape \(6,\)"):
+        sd.newton(mu, Y6, psi0=np.zeros(5))
+    with pytest.raises(ValueError, match="'psi0' leaves the cells of sites"):
+        sd.newton(mu, np.array([[0.2, 0.5], [0.8, 0.5]]), psi0=np.array([0.0, -5.0]))
+    with pytest.raises(ValueError, match="'y' of shape"):
+        sd.newton(mu, np.random.default_rng(0).random((4, 3)))
+    with pytest.raises(ValueError, match="'domain'"):
+        Uniform(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]))  # zero area (measures raises)
+    with pytest.raises(ValueError, match="'gamma' must be a positive"):
+        sd.AveragedSGD(np.zeros(3), gamma=-1.0)
+    with pytest.raises(ValueError, match="'batch_size' must be a positive integer"):
+        sd.asgd(mu, Y6, batch_size=0)
+    with pytest.raises(ValueError, match="exact=True needs"):
+        sd.asgd(mu, Y6, cost="euclidean", exact=True, n_iter=5)
+    with pytest.raises(TypeError, match="'mu' must be an otgan measure"):
+        sd.asgd(3.0, Y6)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        sd.solve(mu, Y6, method="newton", record_every=3)
+    with pytest.raises(ValueError, match="'tol' must be a non-negative"):
+        sd.newton(mu, Y6, tol=-1.0)
