@@ -172,6 +172,19 @@ def _rel_entr(p, q):
     return scipy.special.rel_entr(p, q)
 
 
+def _xlog2ratio(p, q):
+    """Elementwise ``p log(2 p / (p + q))``, ``0`` where ``p = 0``."""
+    if is_torch(p):
+        pos = p > 0
+        ps = torch.where(pos, p, torch.ones_like(p))
+        ratio = ps / (ps + torch.where(pos, q, torch.zeros_like(q)))
+        return torch.where(pos, ps * torch.log(2.0 * ratio), torch.zeros_like(p))
+    pos = p > 0
+    ps = np.where(pos, p, 1.0)
+    ratio = ps / (ps + np.where(pos, q, 0.0))
+    return np.where(pos, ps * np.log(2.0 * ratio), 0.0)
+
+
 # --------------------------------------------------------------------------------------------
 # KL, JS
 # --------------------------------------------------------------------------------------------
@@ -246,8 +259,9 @@ def js_divergence(p, q, *, atol=1e-6):
     """
     where = f"{_MOD}.js_divergence"
     p, q = _histograms(p, q, where, atol)
-    m = 0.5 * (p + q)
-    val = 0.5 * (_rel_entr(p, m).sum() + _rel_entr(q, m).sum())
+    # KL(p | m) = sum p log(2 p / (p + q)): the ratio p / (p + q) is formed before halving, so
+    # that subnormal entries (where (p + q) / 2 would underflow to 0) keep their exact share.
+    val = 0.5 * (_xlog2ratio(p, q).sum() + _xlog2ratio(q, p).sum())
     if is_torch(val):
         return val.clamp(0.0, LOG2)
     return min(max(float(val), 0.0), LOG2)

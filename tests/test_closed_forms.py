@@ -782,3 +782,26 @@ def test_exercise_2_torch_gradient_and_validation():
         cf.exercise_2([0.0, 0.0, 0.0], [1.0, 0.0])
     with pytest.raises(ValueError, match=r"exercise_2: 'b' contains NaN"):
         cf.exercise_2([0.0, 0.0], [np.nan, 0.0])
+
+
+def test_js_keeps_subnormal_mass():
+    """(p + q) / 2 underflows to 0 for subnormal entries; JS must still be the true value.
+
+    Reference: the same sum computed from log-weights, p log(2p / (p + q)) =
+    p (log 2 - log(1 + exp(log q - log p))), which never forms p + q."""
+    from scipy.special import logsumexp
+
+    t = np.linspace(-8, 8, 20001)
+    lp = -0.5 * (t / 0.1) ** 2
+    lq = -0.5 * ((t - 0.04) / 0.1) ** 2
+    lp, lq = lp - logsumexp(lp), lq - logsumexp(lq)
+    p, q = np.exp(lp), np.exp(lq)
+    assert (p[p > 0] < 1e-308).any()  # the histogram really has subnormal entries
+    expected = 0.5 * (np.sum(p * (LOG2 - np.logaddexp(0.0, lq - lp)))
+                      + np.sum(q * (LOG2 - np.logaddexp(0.0, lp - lq))))
+    np.testing.assert_allclose(cf.js_divergence(p, q), expected, rtol=1e-9)
+    np.testing.assert_allclose(float(cf.js_divergence(torch.tensor(p), torch.tensor(q))),
+                               expected, rtol=1e-9)
+    tiny = np.array([5e-324, 1.0 - 5e-324, 0.0])
+    other = np.array([0.0, 1.0 - 5e-324, 5e-324])
+    assert 0.0 <= cf.js_divergence(tiny, other) < 1e-300
