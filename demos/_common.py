@@ -1,0 +1,181 @@
+"""Shared demo machinery: command line, output folder, figures, GIFs and the JSON sidecar.
+
+Every demo is ``main(argv=None) -> dict``; the dict is the JSON sidecar that was written. The
+common command line is::
+
+    --out DIR     output folder (default: figures/)
+    --quick       tiny sizes, for tests (seconds)
+    --seed INT    random seed (default 0)
+    --device STR  torch device for the trainers (default: cpu)
+
+The matplotlib backend is forced to Agg (no display needed) before pyplot is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["Demo", "jsonable", "parse_args", "versions"]
+
+DEFAULT_OUT = "figures"
+
+
+def parse_args(description: str, argv=None) -> argparse.Namespace:
+    """Parse the common demo command line (``--out``, ``--quick``, ``--seed``, ``--device``)."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--out", default=DEFAULT_OUT, help="output folder (default: figures/)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    return p.parse_args(argv)
+
+
+def versions() -> dict:
+    """Versions of python and of the libraries a figure depends on."""
+    out = {"python": platform.python_version()}
+    for mod in ("otgan", "numpy", "scipy", "torch", "matplotlib", "ot", "shapely", "PIL",
+                "sklearn"):
+        try:
+            m = __import__(mod)
+            out[mod] = str(getattr(m, "__version__", "unknown"))
+        except Exception:  # noqa: BLE001 - a missing optional library is reported as such
+            out[mod] = None
+    return out
+
+
+def jsonable(obj):
+    """Convert numpy / torch scalars and arrays (recursively) into JSON types."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if hasattr(obj, "detach"):
+        obj = obj.detach().cpu().numpy()
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if np.isfinite(v) else str(v)
+    if isinstance(obj, pathlib.Path):
+        return str(obj)
+    return obj
+
+
+@dataclass
+class Demo:
+    """One demo run: its name, parsed arguments, files written, and the sidecar's content.
+
+    Use as ``demo = Demo("fig03_parallel_lines", args)``, then ``demo.save(fig, "name")``,
+    ``demo.gif(frames, "name")``, ``demo.numbers[...] = ...`` and finally ``demo.finish(...)``.
+    """
+
+    name: str
+    args: argparse.Namespace
+    params: dict = field(default_factory=dict)
+    numbers: dict = field(default_factory=dict)
+    files: list = field(default_factory=list)
+    t0: float = field(default_factory=time.perf_counter)
+
+    def __post_init__(self):
+        self.out = pathlib.Path(self.args.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.quick = bool(self.args.quick)
+        self.seed = int(self.args.seed)
+        self.device = str(self.args.device)
+        # The demos' networks are tiny: one intra-op thread is as fast, and far more robust on a
+        # busy 2-core machine than two threads spinning against each other. Restored by finish().
+        self._threads = None
+        if "torch" in sys.modules:
+            import torch
+
+            self._threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+
+    def path(self, stem: str, ext: str) -> pathlib.Path:
+        return self.out / f"{self.name}_{stem}.{ext}" if stem else self.out / f"{self.name}.{ext}"
+
+    def save(self, fig, stem: str = "", *, dpi: int = 100) -> pathlib.Path:
+        """Save ``fig`` as ``<out>/<name>_<stem>.png`` and close it."""
+        p = self.path(stem, "png")
+        fig.savefig(p, dpi=dpi, bbox_inches="tight")
+        plt.close(fig)
+        self.files.append(p.name)
+        return p
+
+    def gif(self, frames, stem: str, *, duration_ms: int = 500) -> pathlib.Path:
+        """Save PIL frames / figures as ``<out>/<name>_<stem>.gif`` (Pillow)."""
+        from otgan import plot
+
+        p = self.path(stem, "gif")
+        plot.save_gif(frames, p, duration_ms=duration_ms)
+        for f in frames:
+            if hasattr(f, "savefig"):
+                plt.close(f)
+        self.files.append(p.name)
+        return p
+
+    def finish(self) -> dict:
+        """Write ``<out>/<name>.json`` and return its content."""
+        wall = time.perf_counter() - self.t0
+        side = {
+            "demo": self.name,
+            "command": f"python -m demos.{self.name}"
+            + (" --quick" if self.quick else "")
+            + f" --seed {self.seed} --out {self.args.out}",
+            "quick": self.quick,
+            "seed": self.seed,
+            "device": self.device,
+            "params": jsonable(self.params),
+            "numbers": jsonable(self.numbers),
+            "files": list(self.files),
+            "versions": versions(),
+            "wall_time_s": round(wall, 3),
+        }
+        p = self.path("", "json")
+        p.write_text(json.dumps(side, indent=2, sort_keys=False))
+        if self._threads is not None:
+            import torch
+
+            torch.set_num_threads(self._threads)
+        return side
+
+
+def subplots(nrows=1, ncols=1, *, size=4.0, **kwargs):
+    """``plt.subplots`` with square panels of ``size`` inches."""
+    kwargs.setdefault("figsize", (size * ncols, size * nrows))
+    kwargs.setdefault("constrained_layout", True)
+    return plt.subplots(nrows, ncols, **kwargs)
+
+
+def unit_square(ax, *, title: str | None = None, y_down: bool = False):
+    """Limit ``ax`` to [0, 1]^2, equal aspect, no ticks clutter."""
+    ax.set_xlim(0, 1)
+    ax.set_ylim((1, 0) if y_down else (0, 1))
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def bootstrap():
+    """Make ``import demos`` work when a demo file is run as a script."""
+    root = str(pathlib.Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)

@@ -1,0 +1,120 @@
+"""mkdocs hooks for the otgan documentation.
+
+- ``gallery.md``: the marker ``<!-- GALLERY -->`` becomes one section per demo of
+  ``demos/run_all.py``'s ``DEMOS`` registry, with the command that regenerates it, its
+  description (the demo's docstring) and, when ``figures/`` (or ``$OTGAN_FIGURES``) holds them,
+  its PNG / GIF files, copied into the site.
+- ``benchmarks.md``: the marker ``<!-- BENCHMARKS -->`` becomes the content of every
+  ``benchmarks/results_*.md`` (headings demoted, relative links turned into plain text).
+
+Nothing here imports torch or runs a demo: the docs build stays fast.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import pathlib
+import re
+
+from mkdocs.structure.files import File
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+GALLERY_DIR = "gallery"
+
+
+def _figures_dir() -> pathlib.Path:
+    return pathlib.Path(os.environ.get("OTGAN_FIGURES", ROOT / "figures"))
+
+
+def _demos():
+    """``(name, title, slides)`` rows of ``demos/run_all.py`` (read with ast: no import)."""
+    tree = ast.parse((ROOT / "demos" / "run_all.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "DEMOS" for t in node.targets
+        ):
+            return [tuple(row) for row in ast.literal_eval(node.value)]
+    return []
+
+
+def _docstring(name: str) -> str:
+    path = ROOT / "demos" / f"{name}.py"
+    if not path.exists():
+        return ""
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    lines = doc.splitlines()
+    return "\n".join(lines[1:]).strip()  # the first line is the section title
+
+
+def _figures(name: str):
+    d = _figures_dir()
+    if not d.is_dir():
+        return []
+    return sorted(p for p in d.iterdir() if p.name.startswith(name) and p.suffix in (".png",
+                                                                                    ".gif"))
+
+
+def on_files(files, config):
+    for row in _demos():
+        for p in _figures(row[0]):
+            uri = f"{GALLERY_DIR}/{p.name}"
+            if files.get_file_from_path(uri) is None:
+                files.append(File.generated(config, uri, abs_src_path=str(p)))
+    return files
+
+
+def _rst_to_md(text: str) -> str:
+    text = re.sub(r":(?:func|class|mod|meth|data|attr):`~?([^`]+)`", r"`\1`", text)
+    return text.replace("``", "`")
+
+
+def _gallery_markdown() -> str:
+    out = []
+    for name, title, slides in _demos():
+        out.append(f"## {title}\n")
+        out.append(f"```bash\npython -m demos.{name} --out figures\n```\n")
+        out.append(f"*Lecture slides:* {slides}\n")
+        doc = _rst_to_md(_docstring(name))
+        if doc:
+            out.append(doc + "\n")
+        figs = _figures(name)
+        if figs:
+            for p in figs:
+                out.append(f"![{p.stem}]({GALLERY_DIR}/{p.name})\n")
+        else:
+            out.append(
+                '!!! note "Not generated yet"\n'
+                f"    Run `python -m demos.{name}` (or `python -m demos`) before building the "
+                "docs to include the pictures.\n"
+            )
+    return "\n".join(out)
+
+
+_LINK = re.compile(r"(?<!!)\[([^\]]+)\]\((?!https?://|#)([^)]+)\)")
+
+
+def _benchmarks_markdown() -> str:
+    files = sorted((ROOT / "benchmarks").glob("results_*.md"))
+    if not files:
+        return (
+            '!!! note "No results yet"\n'
+            "    Run the scripts in `benchmarks/`; they write `benchmarks/results_*.md`.\n"
+        )
+    out = []
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        text = re.sub(r"^(#+)", r"#\1", text, flags=re.MULTILINE)  # demote headings
+        text = _LINK.sub(r"`\1`", text)  # relative links do not exist in the site
+        text = re.sub(r"!\[[^\]]*\]\((?!https?://)[^)]+\)", "", text)  # local images
+        out.append(f"## `{f.name}`\n\n{text.strip()}\n")
+    return "\n".join(out)
+
+
+def on_page_markdown(markdown, page, config, files):
+    src = page.file.src_uri
+    if src == "gallery.md":
+        return markdown.replace("<!-- GALLERY -->", _gallery_markdown())
+    if src == "benchmarks.md":
+        return markdown.replace("<!-- BENCHMARKS -->", _benchmarks_markdown())
+    return markdown

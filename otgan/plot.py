@@ -1,0 +1,494 @@
+"""Matplotlib helpers shared by the demos: the lectures' colours, landscapes, cells, animations.
+
+Plot functions take a matplotlib ``ax`` first and return it; they never compute any
+optimal-transport quantity themselves (compute with :mod:`otgan.ctransform`,
+:mod:`otgan.laguerre`, ... and pass arrays in). The visual grammar follows the lectures
+(Leclaire, *GAN and WGAN training*, 2024):
+
+- data points :data:`DATA_COLOR` (``"navy"``, "dark blue" in the slides);
+- the 100 generated samples :data:`SAMPLE_COLOR` (``"deepskyblue"``) with alpha
+  :data:`SAMPLE_ALPHA` (0.5, "light blue");
+- discriminator / critic / c-transform landscapes in :data:`LANDSCAPE_CMAP` (``"Oranges"``) and
+  Laguerre cell boundaries in :data:`CELL_COLOR` (``"darkorange"``).
+
+Grid convention
+---------------
+:func:`grid` returns the points of an ``n x n`` grid in **image order** (row ``r``, column
+``c``; row 0 at the *top* of the picture, i.e. the largest ``y``), which is the order of
+``values.reshape(n, n)`` that :func:`landscape` draws with ``imshow(origin="upper")`` and the
+correct extent. The axes themselves keep the mathematical orientation (``y`` pointing up), so
+that points drawn with :func:`data` / :func:`samples` land on their pixels. The course's
+practicals draw the 256 x 256 discriminator with the image convention (``y`` pointing down);
+pass ``y_down=True`` to :func:`landscape` (or call :func:`image_convention`) to flip the
+*axis* and reproduce that look: the picture and the points flip together, nothing is
+mis-registered.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib.colors as mcolors
+import numpy as np
+
+from otgan._utils import to_numpy
+
+__all__ = [
+    "CELL_COLOR",
+    "CURVE_COLORS",
+    "DATA_COLOR",
+    "LANDSCAPE_CMAP",
+    "SAMPLE_ALPHA",
+    "SAMPLE_COLOR",
+    "cells_from_labels",
+    "curve",
+    "data",
+    "figure_to_image",
+    "grid",
+    "image_convention",
+    "image_grid",
+    "landscape",
+    "polygons",
+    "samples",
+    "save_gif",
+    "vector_field",
+]
+
+#: Colour of the data points ``y_j`` ("dark blue" in the slides).
+DATA_COLOR = "navy"
+#: Colour of the generated samples ``g_theta(z_k)`` ("light blue" in the slides).
+SAMPLE_COLOR = "deepskyblue"
+#: Opacity of the generated samples.
+SAMPLE_ALPHA = 0.5
+#: Colormap of discriminator / critic / c-transform landscapes.
+LANDSCAPE_CMAP = "Oranges"
+#: Colour of Laguerre cell boundaries.
+CELL_COLOR = "darkorange"
+#: Colours of curves in line plots (first: the quantity of interest, then references).
+CURVE_COLORS = ("navy", "darkorange", "deepskyblue", "firebrick", "seagreen", "purple")
+
+
+def _where(fn):
+    return f"plot.{fn}"
+
+
+def grid(n: int = 256, extent=(0.0, 1.0, 0.0, 1.0)) -> np.ndarray:
+    """Points of an ``n x n`` pixel-centre grid in image order.
+
+    Parameters
+    ----------
+    n : int, default 256
+        Number of pixels per side (the course uses 256).
+    extent : tuple of 4 floats, default (0, 1, 0, 1)
+        ``(xmin, xmax, ymin, ymax)`` of the drawn window.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n * n, 2)
+        Pixel centres; row ``r * n + c`` is pixel ``(r, c)`` with row 0 at the top
+        (``y = ymax``), so ``f(grid(n)).reshape(n, n)`` is an image for :func:`landscape`.
+
+    Examples
+    --------
+    >>> g = grid(2)
+    >>> g.tolist()
+    [[0.25, 0.75], [0.75, 0.75], [0.25, 0.25], [0.75, 0.25]]
+    """
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"{_where('grid')}: 'n' must be a positive int; got {n!r}")
+    xmin, xmax, ymin, ymax = _extent(extent, "grid")
+    xs = xmin + (np.arange(n) + 0.5) * (xmax - xmin) / n
+    ys = ymax - (np.arange(n) + 0.5) * (ymax - ymin) / n
+    xx, yy = np.meshgrid(xs, ys)
+    return np.stack([xx.ravel(), yy.ravel()], axis=1)
+
+
+def _extent(extent, fn):
+    try:
+        xmin, xmax, ymin, ymax = (float(v) for v in extent)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{_where(fn)}: 'extent' must be 4 numbers (xmin, xmax, ymin, ymax); got {extent!r}"
+        ) from exc
+    if not (xmax > xmin and ymax > ymin):
+        raise ValueError(
+            f"{_where(fn)}: 'extent' must satisfy xmin < xmax and ymin < ymax; got {extent!r}"
+        )
+    return xmin, xmax, ymin, ymax
+
+
+def image_convention(ax):
+    """Flip ``ax`` so that ``y`` points down, as the course's practicals draw images.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``.
+    """
+    lo, hi = ax.get_ylim()
+    if lo < hi:
+        ax.set_ylim(hi, lo)
+    return ax
+
+
+def landscape(
+    ax,
+    values,
+    *,
+    extent=(0.0, 1.0, 0.0, 1.0),
+    cmap=LANDSCAPE_CMAP,
+    vmin=None,
+    vmax=None,
+    colorbar: bool = False,
+    label: str | None = None,
+    contours: int = 0,
+    y_down: bool = False,
+):
+    """Draw a scalar field sampled on :func:`grid` as a heatmap.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    values : array_like, shape (n, n) or (n * n,)
+        Field values in the image order of :func:`grid` (numpy or torch).
+    extent : tuple of 4 floats
+        The window passed to :func:`grid`.
+    cmap : str, default "Oranges"
+    vmin, vmax : float, optional
+        Colour limits.
+    colorbar : bool, default False
+        Add a colorbar labelled ``label``.
+    contours : int, default 0
+        Number of iso-lines drawn over the heatmap (0: none).
+    y_down : bool, default False
+        Flip the y axis afterwards (the course's image convention, see :func:`image_convention`).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    v = to_numpy(values, dtype=np.float64)
+    if v.ndim == 1:
+        n = round(np.sqrt(v.size))
+        if n * n != v.size:
+            raise ValueError(
+                f"{_where('landscape')}: 'values' must have shape (n, n) or (n*n,); "
+                f"got {v.shape}"
+            )
+        v = v.reshape(n, n)
+    if v.ndim != 2:
+        raise ValueError(
+            f"{_where('landscape')}: 'values' must have shape (n, n) or (n*n,); got {v.shape}"
+        )
+    xmin, xmax, ymin, ymax = _extent(extent, "landscape")
+    im = ax.imshow(
+        v,
+        origin="upper",
+        extent=(xmin, xmax, ymin, ymax),
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        interpolation="nearest",
+        aspect="auto" if (xmax - xmin) != (ymax - ymin) else "equal",
+    )
+    if contours:
+        h, w = v.shape
+        xs = xmin + (np.arange(w) + 0.5) * (xmax - xmin) / w
+        ys = ymax - (np.arange(h) + 0.5) * (ymax - ymin) / h
+        ax.contour(xs, ys, v, levels=contours, colors="k", linewidths=0.4, alpha=0.5)
+    if colorbar:
+        cb = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        if label:
+            cb.set_label(label)
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    if y_down:
+        image_convention(ax)
+    return ax
+
+
+def _points(p, fn, name):
+    p = to_numpy(p, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] != 2:
+        raise ValueError(f"{_where(fn)}: {name!r} must have shape (n, 2); got {p.shape}")
+    return p
+
+
+def data(ax, y, *, size: float = 40, label: str | None = "data", **kwargs):
+    """Scatter the data points ``y`` in :data:`DATA_COLOR` (dark blue).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    y : array_like, shape (J, 2)
+    size : float, default 40
+        Marker area.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    y = _points(y, "data", "y")
+    kw = {"c": DATA_COLOR, "s": size, "zorder": 4, "edgecolors": "white", "linewidths": 0.5}
+    kw.update(kwargs)
+    ax.scatter(y[:, 0], y[:, 1], label=label, **kw)
+    return ax
+
+
+def samples(ax, x, *, size: float = 18, label: str | None = "generated", **kwargs):
+    """Scatter generated samples ``x`` in :data:`SAMPLE_COLOR` with alpha :data:`SAMPLE_ALPHA`.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    x : array_like, shape (n, 2)
+    size : float, default 18
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    x = _points(x, "samples", "x")
+    kw = {"c": SAMPLE_COLOR, "alpha": SAMPLE_ALPHA, "s": size, "zorder": 3, "linewidths": 0}
+    kw.update(kwargs)
+    ax.scatter(x[:, 0], x[:, 1], label=label, **kw)
+    return ax
+
+
+def cells_from_labels(
+    ax, labels, *, extent=(0.0, 1.0, 0.0, 1.0), color=CELL_COLOR, fill: bool = False,
+    linewidth: float = 1.2, alpha: float = 0.35,
+):
+    """Draw the boundaries of a partition given as a label image (any cost).
+
+    A pixel belongs to a boundary when a 4-neighbour carries another label. Useful for the
+    Laguerre cells of non-quadratic costs (hyperbolic boundaries) where no polygon exists:
+    rasterise ``T_psi`` with :func:`otgan.ctransform.c_transform` on :func:`grid` and pass the
+    argmin image here.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    labels : array_like of int, shape (n, n) or (n * n,)
+        Cell index of each pixel, in the image order of :func:`grid`.
+    extent : tuple of 4 floats
+    color : str, default :data:`CELL_COLOR`
+    fill : bool, default False
+        Also shade the cells with alternating light oranges.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    lab = to_numpy(labels)
+    if lab.ndim == 1:
+        n = round(np.sqrt(lab.size))
+        if n * n != lab.size:
+            raise ValueError(
+                f"{_where('cells_from_labels')}: 'labels' must have shape (n, n) or (n*n,); "
+                f"got {lab.shape}"
+            )
+        lab = lab.reshape(n, n)
+    if lab.ndim != 2:
+        raise ValueError(
+            f"{_where('cells_from_labels')}: 'labels' must have shape (n, n); got {lab.shape}"
+        )
+    xmin, xmax, ymin, ymax = _extent(extent, "cells_from_labels")
+    edge = np.zeros(lab.shape, dtype=bool)
+    edge[:-1, :] |= lab[:-1, :] != lab[1:, :]
+    edge[1:, :] |= lab[:-1, :] != lab[1:, :]
+    edge[:, :-1] |= lab[:, :-1] != lab[:, 1:]
+    edge[:, 1:] |= lab[:, :-1] != lab[:, 1:]
+    if fill:
+        shades = mcolors.ListedColormap(["#fff5eb", "#fee6ce", "#fdd0a2", "#fdae6b"])
+        ax.imshow(
+            np.mod(lab, 4), origin="upper", extent=(xmin, xmax, ymin, ymax), cmap=shades,
+            vmin=0, vmax=3, interpolation="nearest", alpha=alpha,
+        )
+    rgba = np.zeros(lab.shape + (4,))
+    rgba[edge] = mcolors.to_rgba(color)
+    ax.imshow(rgba, origin="upper", extent=(xmin, xmax, ymin, ymax), interpolation="nearest",
+              zorder=2)
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    return ax
+
+
+def polygons(ax, cells, *, color=CELL_COLOR, linewidth: float = 1.5, fill=None, **kwargs):
+    """Draw polygonal cells (exact Laguerre / power cells).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    cells : sequence
+        One entry per cell: a shapely ``Polygon`` / ``MultiPolygon``, an ``(k, 2)`` vertex
+        array, or ``None`` / an empty geometry for an empty cell (skipped).
+    color : str, default :data:`CELL_COLOR`
+        Edge colour.
+    fill : array_like, optional
+        One scalar per cell, drawn with the ``Oranges`` colormap inside the cells.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from matplotlib.patches import Polygon as MplPolygon
+
+    fills = None
+    if fill is not None:
+        f = to_numpy(fill, dtype=np.float64)
+        cmap = __import__("matplotlib").colormaps[LANDSCAPE_CMAP]
+        lo, hi = float(np.min(f)), float(np.max(f))
+        fills = cmap(0.15 + 0.6 * (f - lo) / (hi - lo if hi > lo else 1.0))
+    for k, cell in enumerate(cells):
+        for ring in _rings(cell):
+            face = fills[k] if fills is not None else "none"
+            ax.add_patch(
+                MplPolygon(ring, closed=True, facecolor=face, edgecolor=color,
+                           linewidth=linewidth, zorder=2, **kwargs)
+            )
+    return ax
+
+
+def _rings(cell):
+    if cell is None:
+        return []
+    if hasattr(cell, "geoms"):  # shapely multi-part geometry
+        return [r for g in cell.geoms for r in _rings(g)]
+    if hasattr(cell, "exterior"):
+        if cell.is_empty:
+            return []
+        return [np.asarray(cell.exterior.coords)]
+    arr = to_numpy(cell, dtype=np.float64)
+    if arr.size == 0:
+        return []
+    return [arr.reshape(-1, 2)]
+
+
+def vector_field(ax, xx, yy, u, v, *, color="gray", normalize: bool = True, **kwargs):
+    """Quiver plot of a 2D vector field sampled on a meshgrid.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    xx, yy : array_like, shape (h, w)
+        Meshgrid coordinates.
+    u, v : array_like, shape (h, w)
+        Field components.
+    normalize : bool, default True
+        Draw unit arrows (directions only), as in Mescheder et al. (2018)'s Dirac-GAN figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    u = to_numpy(u, dtype=np.float64)
+    v = to_numpy(v, dtype=np.float64)
+    if normalize:
+        norm = np.hypot(u, v)
+        norm[norm == 0] = 1.0
+        u, v = u / norm, v / norm
+    ax.quiver(to_numpy(xx), to_numpy(yy), u, v, color=color, **kwargs)
+    return ax
+
+
+def image_grid(ax, images, *, ncols: int | None = None, cmap="gray_r", pad: int = 1,
+               vmin=0.0, vmax=1.0):
+    """Tile grayscale images (digits) into one picture.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    images : array_like, shape (k, h, w) or (k, h * w) with square images
+    ncols : int, optional
+        Images per row (default ``ceil(sqrt(k))``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    im = to_numpy(images, dtype=np.float64)
+    if im.ndim == 2:
+        side = round(np.sqrt(im.shape[1]))
+        if side * side != im.shape[1]:
+            raise ValueError(
+                f"{_where('image_grid')}: 'images' of shape (k, p) needs p a square; "
+                f"got {im.shape}"
+            )
+        im = im.reshape(-1, side, side)
+    if im.ndim != 3:
+        raise ValueError(
+            f"{_where('image_grid')}: 'images' must have shape (k, h, w); got {im.shape}"
+        )
+    k, h, w = im.shape
+    ncols = int(ncols or np.ceil(np.sqrt(k)))
+    nrows = int(np.ceil(k / ncols))
+    canvas = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad), vmin, dtype=float)
+    for i in range(k):
+        r, c = divmod(i, ncols)
+        canvas[pad + r * (h + pad):pad + r * (h + pad) + h,
+               pad + c * (w + pad):pad + c * (w + pad) + w] = im[i]
+    ax.imshow(canvas, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax
+
+
+def curve(ax, x, y, *, index: int = 0, label: str | None = None, **kwargs):
+    """Line plot in the k-th of :data:`CURVE_COLORS`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    kw = {"color": CURVE_COLORS[index % len(CURVE_COLORS)], "lw": 2}
+    kw.update(kwargs)
+    ax.plot(to_numpy(x), to_numpy(y), label=label, **kw)
+    return ax
+
+
+def figure_to_image(fig, *, dpi: int | None = None):
+    """Render a matplotlib figure into a ``PIL.Image`` (RGB).
+
+    Returns
+    -------
+    PIL.Image.Image
+    """
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    buf.seek(0)
+    img = Image.open(buf)
+    img.load()
+    return img.convert("RGB")
+
+
+def save_gif(frames, path, *, duration_ms: int = 500, loop: int = 0):
+    """Write a sequence of ``PIL`` images (or matplotlib figures) as an animated GIF (Pillow).
+
+    Parameters
+    ----------
+    frames : sequence of PIL.Image.Image or matplotlib.figure.Figure
+    path : str or os.PathLike
+    duration_ms : int, default 500
+        Display time of each frame.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    import pathlib
+
+    frames = [figure_to_image(f) if hasattr(f, "savefig") else f for f in frames]
+    if not frames:
+        raise ValueError(f"{_where('save_gif')}: 'frames' must hold at least one frame; got 0")
+    path = pathlib.Path(path)
+    size = frames[0].size
+    frames = [f.convert("RGB").resize(size) if f.size != size else f.convert("RGB")
+              for f in frames]
+    pal = [f.quantize(colors=255, method=2) for f in frames]
+    pal[0].save(path, save_all=True, append_images=pal[1:], duration=duration_ms, loop=loop,
+                optimize=False)
+    return path

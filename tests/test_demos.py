@@ -1,0 +1,261 @@
+"""Every demo runs in --quick mode (Agg backend) into a temporary folder, writes non-blank
+images and a JSON sidecar whose numbers agree with independent computations (closed forms
+derived by hand, brute-force rasters, POT, Monte Carlo)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import os
+import pathlib
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import itertools
+
+from demos.run_all import DEMOS
+
+NAMES = [d[0] for d in DEMOS]
+_CACHE: dict = {}
+
+
+def run_quick(name, tmp_path_factory):
+    """Run ``name`` once per session in --quick mode; returns (out_dir, sidecar)."""
+    if name not in _CACHE:
+        out = tmp_path_factory.mktemp(name)
+        mod = importlib.import_module(f"demos.{name}")
+        side = mod.main(["--quick", "--out", str(out), "--seed", "0"])
+        _CACHE[name] = (out, side)
+    return _CACHE[name]
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    return lambda name: run_quick(name, tmp_path_factory)
+
+
+def test_registry_lists_every_demo_file():
+    files = sorted(p.stem for p in (ROOT / "demos").glob("fig*.py"))
+    assert sorted(NAMES) == files
+    assert len(NAMES) == 10
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_demo_writes_images_and_sidecar(name, quick):
+    out, side = quick(name)
+    sidecar = json.loads((out / f"{name}.json").read_text())
+    assert sidecar == json.loads(json.dumps(side))
+    for key in ("demo", "command", "seed", "params", "numbers", "files", "versions",
+                "wall_time_s"):
+        assert key in sidecar, key
+    assert sidecar["demo"] == name and sidecar["quick"] is True and sidecar["seed"] == 0
+    for lib in ("python", "numpy", "torch", "matplotlib", "otgan"):
+        assert sidecar["versions"][lib], lib
+    assert sidecar["wall_time_s"] > 0
+    assert sidecar["files"], "a demo must write at least one image"
+    written = sorted(p.name for p in out.iterdir())
+    for f in sidecar["files"]:
+        assert f in written
+        assert f.startswith(name)
+        img = Image.open(out / f)
+        assert img.format in ("PNG", "GIF")
+        frames = getattr(img, "n_frames", 1)
+        img.seek(0)
+        arr = np.asarray(img.convert("L"), dtype=float)
+        assert arr.shape[0] > 50 and arr.shape[1] > 50
+        assert arr.std() > 5.0, f"{f} looks blank (pixel std {arr.std():.2f})"
+        if img.format == "GIF":
+            assert frames >= 2
+    # nothing outside its own prefix is written
+    assert all(p.startswith(name) for p in written)
+
+
+def _numbers(quick, name):
+    return quick(name)[1]["numbers"]
+
+
+def test_fig03_parallel_lines_numbers(quick):
+    n = _numbers(quick, "fig03_parallel_lines")
+    theta = np.asarray(n["theta"])
+    # W1 between (0, Z) and (theta, Z): every point moves by |theta| (Arjovsky et al., Ex. 1)
+    np.testing.assert_allclose(n["w1"], np.abs(theta), rtol=0, atol=1e-12)
+    js = np.asarray(n["js"])
+    np.testing.assert_allclose(js[theta != 0], math.log(2), rtol=1e-12)
+    np.testing.assert_allclose(js[theta == 0], 0.0, atol=1e-12)
+    # the Monte-Carlo markers (POT on samples) agree with |theta| up to the sampling error
+    np.testing.assert_allclose(n["mc_w1"], np.abs(n["mc_theta"]), atol=0.08)
+
+
+def test_fig10_exercises_numbers(quick):
+    n = _numbers(quick, "fig10_exercises")
+    # the lecture's hand computation: delta = 2, 2, -1, 0 and W = 5
+    np.testing.assert_allclose(n["piles_delta"], [2, 2, -1, 0])
+    np.testing.assert_allclose(n["piles_w"], 5.0, rtol=1e-12)
+    # Exercise 1: JS of mutually singular measures is log 2; the cells of the optimal psi,
+    # rasterised, carry the target masses (raster error ~ 1 / grid)
+    np.testing.assert_allclose(n["ex1_js"], math.log(2), rtol=1e-12)
+    np.testing.assert_allclose(n["ex1_raster_cell_masses"], [0.5, 0.25, 0.25], atol=0.02)
+    # Exercise 2 along [(-t, 0), (t, 0)]: each half goes to its atom,
+    # W = Var + bias^2 = t^2 / 12 + (1 - t / 2)^2 = 1 - t + t^2 / 3, minimal at t = 3/2
+    t = np.asarray(n["ex2_t"])
+    np.testing.assert_allclose(n["ex2_cost"], 1 - t + t**2 / 3, rtol=1e-10)
+    np.testing.assert_allclose(n["ex2_min_cost"], 0.25, rtol=1e-12)
+    np.testing.assert_allclose(np.abs(n["ex2_argmin_a"]), [1.5, 0.0], atol=1e-12)
+
+
+def _raster_areas(y, psi, n=500):
+    """Cell areas of argmin_j ||x - y_j||^2 - psi_j on [0,1]^2 by brute force on a grid."""
+    u = (np.arange(n) + 0.5) / n
+    X, Y = np.meshgrid(u, u)
+    x = np.column_stack([X.ravel(), Y.ravel()])
+    scores = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1) - psi[None, :]
+    return np.bincount(scores.argmin(1), minlength=len(y)) / len(x)
+
+
+def test_fig05_c_transforms_masses(quick):
+    _out, side = quick("fig05_c_transforms")
+    n = side["numbers"]
+    y = np.asarray(side["params"]["y"])
+    psi = np.asarray(n["psi_opt"])
+    nu = np.asarray(n["nu"])
+    J = len(y)
+    np.testing.assert_allclose(nu, np.full(J, 1 / J))
+    # exact areas (shapely) of the optimal diagram = nu within the solver tolerance
+    np.testing.assert_allclose(n["laguerre_areas"], nu, atol=1e-8)
+    assert n["converged"] is True
+    # independent check: a brute-force raster of both diagrams
+    np.testing.assert_allclose(_raster_areas(y, psi), nu, atol=0.01)
+    np.testing.assert_allclose(_raster_areas(y, np.zeros(J)), n["voronoi_areas"], atol=0.01)
+
+
+def test_fig06_semidiscrete_masses(quick):
+    from demos.fig06_semidiscrete import face_image
+
+    _out, side = quick("fig06_semidiscrete")
+    n = side["numbers"]
+    y, psi, nu = (np.asarray(n[k]) for k in ("y", "psi", "nu"))
+    np.testing.assert_allclose(n["laguerre_masses"], nu, atol=1e-8)
+    assert n["newton_converged"] is True
+    # independent Monte Carlo: sample the image density ourselves (pixel by weight, uniform in
+    # the pixel; row 0 is the top) and assign by brute force
+    img = face_image(int(side["params"]["image"].split()[-1].split("x")[0]))
+    rng = np.random.default_rng(123)
+    m = 60_000
+    h, w = img.shape
+    k = rng.choice(h * w, size=m, p=(img / img.sum()).ravel())
+    r, c = np.divmod(k, w)
+    x = np.column_stack([(c + rng.random(m)) / w, 1 - (r + rng.random(m)) / h])
+    scores = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1) - psi[None, :]
+    freq = np.bincount(scores.argmin(1), minlength=len(y)) / m
+    sigma = np.sqrt(nu * (1 - nu) / m)
+    np.testing.assert_array_less(np.abs(freq - nu), 5 * sigma)
+    # ASGD gaps are suboptimalities: non-negative up to rounding (weak duality)
+    assert min(n["asgd_gap"]) > -1e-10
+
+
+def test_fig02_vanishing_gradients_numbers(quick):
+    n = _numbers(quick, "fig02_vanishing_gradients")
+    # the identity sup_D L = L(D*) = 2 JS - log 4 (Goodfellow et al. 2014)
+    for s, js in n["js"].items():
+        np.testing.assert_allclose(n["gan_value_at_d_star"][s], 2 * np.asarray(js) - math.log(4),
+                                   atol=1e-9)
+    # narrow Gaussians far apart: JS is log 2 and its slope in theta vanishes
+    np.testing.assert_allclose(n["js_at_max_theta"]["0.02"], math.log(2), rtol=1e-9)
+    np.testing.assert_allclose(n["js_slope_at_max_theta"]["0.02"], 0.0, atol=1e-9)
+    assert n["d_star_at_data_min"] > 0.9 and n["d_star_at_samples_max"] < 0.1
+
+
+def test_fig08_dirac_gan_numbers(quick):
+    _out, side = quick("fig08_dirac_gan")
+    n = side["numbers"]
+    for loss, err in n["autograd_vs_closed_form_max_abs"].items():
+        assert err < 1e-10, loss
+    # simultaneous gradient steps on the WGAN Dirac-GAN: (theta, psi) <- [[1, -h], [h, 1]] (.)
+    # multiplies the norm by sqrt(1 + h^2) at each step (Mescheder et al. 2018)
+    h, k = side["params"]["step"], side["params"]["n_steps"]
+    np.testing.assert_allclose(n["final_distance_to_equilibrium"]["wgan/simultaneous"],
+                               math.sqrt(2) * (1 + h * h) ** (k / 2), rtol=1e-9)
+    assert n["final_distance_to_equilibrium"]["r1/simultaneous"] < math.sqrt(2)
+
+
+def test_fig04_clipped_critic_lipschitz_bound(quick):
+    n = _numbers(quick, "fig04_wgan_critics")
+    widths = n["layer_widths"]
+    # with |w| <= c entrywise, ||W||_2 <= c sqrt(in * out); LeakyReLU is 1-Lipschitz
+    bound = np.prod([0.01 * math.sqrt(a * b) for a, b in itertools.pairwise(widths)])
+    for key, st in n["critics"].items():
+        assert np.isfinite(st["grad_norm_mean"])
+        if key.endswith("/clip"):
+            assert st["grad_norm_max"] <= bound * (1 + 1e-5), key
+
+
+def _w2_pot(x, y):
+    import ot
+
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    return float(ot.emd2(np.full(len(x), 1 / len(x)), np.full(len(y), 1 / len(y)),
+                         ot.dist(x, y, metric="sqeuclidean")))
+
+
+def test_fig01_and_fig07_w2_against_pot(quick):
+    from otgan.datasets import six_points
+
+    for name in ("fig01_discriminators", "fig07_sdwgan_2d"):
+        n = _numbers(quick, name)
+        samples = np.asarray(n["final_samples"])
+        assert samples.shape == (100, 2)
+        np.testing.assert_allclose(n["final_snapshot_w2_squared"], _w2_pot(samples, six_points()),
+                                   rtol=1e-9)
+    n = _numbers(quick, "fig07_sdwgan_2d")
+    for it, areas in n["cell_areas_at_snapshots"].items():
+        np.testing.assert_allclose(np.sum(areas), 1.0, atol=1e-9, err_msg=it)
+    assert np.all(np.isfinite(n["w2_squared"]))
+
+
+def test_fig09_digits_numbers(quick):
+    n = _numbers(quick, "fig09_digits")
+    for name, w2 in n["w2_squared"].items():
+        assert np.all(np.isfinite(w2)) and np.all(np.asarray(w2) >= 0), name
+    assert n["data_diversity"] > 0
+
+
+def test_run_all_progress_lines(tmp_path, capsys):
+    from demos import run_all
+
+    rc = run_all.main(["--quick", "--out", str(tmp_path), "--only", "fig03"])
+    assert rc == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("[ 1/1] fig03_parallel_lines") and " s " in lines[0]
+    assert lines[-1].startswith("1/1 demos in")
+    assert (tmp_path / "fig03_parallel_lines.json").exists()
+
+
+def test_demo_runs_as_a_script(tmp_path):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "demos" / "fig10_exercises.py"), "--quick", "--out",
+         str(tmp_path)], check=False, capture_output=True, text=True, env=env, cwd=str(tmp_path),
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    side = json.loads((tmp_path / "fig10_exercises.json").read_text())
+    assert side["numbers"]["piles_w"] == pytest.approx(5.0)
+
+
+def test_bad_option_is_rejected():
+    from demos import fig03_parallel_lines
+
+    with pytest.raises(SystemExit):
+        fig03_parallel_lines.main(["--seed", "not-an-int"])
