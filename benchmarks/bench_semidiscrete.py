@@ -1,0 +1,459 @@
+"""Semi-discrete OT benchmark: otgan vs pysdot and sdot (exact diagrams, damped Newton) and vs
+POT / OTT-JAX (stochastic solvers).
+
+Problem (as in ``/work/shared/ANCHORS.md``): source uniform on the unit square, sites
+``y = np.random.default_rng(0).random((J, 2))``, equal masses ``1/J``, cost ``||x - y||^2``.
+
+Sections (``--only``):
+
+- ``diagram``: exact power-cell areas for ``psi = 0`` and for a random small ``psi``
+  (``psi_j = 0.5 / J * U(0, 1)``), J = 10^4, 10^5 (quick: 10^3, 10^4); the areas of every library
+  are compared with otgan's (column ``max |dA|``).
+- ``newton``: damped Newton to a maximal relative mass error ``1e-9`` for J = 10^3, 10^4, 10^5
+  (quick: 10^2, 10^3): wall time, iterations, final error, W2^2.
+- ``asgd``: time-to-accuracy of the stochastic solvers for J = 100 and 1000: each runs for the
+  same wall time (``--asgd-seconds``), then the exact max / mean relative mass error of its
+  potential is measured with otgan's exact diagram.
+
+The competitors live in their own interpreters (they are not otgan dependencies): pysdot 0.2.16
+in a Python 3.11 venv (``--pysdot-python``, default ``/work/benchvenv/bin/python``), sdot (+ jax,
++ ott-jax for OTT) in a Python 3.12 venv (``--sdot-python``, default
+``/work/sdotvenv/bin/python``). This same file is run there in ``--worker`` mode (it imports
+only numpy and the competitor at the top level). A missing interpreter or package is reported as
+"n/a" in the table.
+
+Usage::
+
+    /work/venv/bin/python benchmarks/bench_semidiscrete.py [--quick] [--only newton|diagram|asgd]
+        [--out benchmarks/results_semidiscrete.md]
+
+Timings are wall-clock seconds, best of ``--repeat`` for the diagrams, one run for the solvers.
+On a shared 2-core machine they are noisy: compare ratios measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def sites(J):
+    return np.random.default_rng(0).random((J, 2))
+
+
+def small_psi(J):
+    return 0.5 / J * np.random.default_rng(1).random(J)
+
+
+# =============================================================================================
+# workers (run inside the competitors' interpreters; numpy + the competitor only)
+# =============================================================================================
+
+
+def _pysdot_domain():
+    from pysdot.domain_types import ConvexPolyhedraAssembly
+
+    dom = ConvexPolyhedraAssembly()
+    dom.add_box([0.0, 0.0], [1.0, 1.0], 1.0, 2**64 - 1)  # numpy 2: np.uint64(-1) fails
+    return dom
+
+
+def worker_pysdot(task):
+    from pysdot import OptimalTransport, PowerDiagram
+
+    J = task["J"]
+    y = sites(J)
+    if task["kind"] == "diagram":
+        psi = np.zeros(J) if task["psi"] == "zero" else small_psi(J)
+        best = np.inf
+        for _ in range(task["repeat"]):
+            t = time.perf_counter()
+            pd = PowerDiagram(positions=y, weights=psi, domain=_pysdot_domain())
+            areas = np.asarray(pd.integrals())
+            best = min(best, time.perf_counter() - t)
+        np.save(task["areas_path"], areas)
+        return {"time": best}
+    nu = np.full(J, 1.0 / J)
+    t = time.perf_counter()
+    ot = OptimalTransport(positions=y, masses=nu, domain=_pysdot_domain(), linear_solver="Scipy")
+    ot.set_stopping_criterion(task["tol"] / J, "max delta masses")
+    ot.adjust_weights()
+    dt = time.perf_counter() - t
+    m = np.asarray(ot.pd.integrals())
+    return {
+        "time": dt,
+        "n_iter": len(ot.delta_m) - 1,
+        "error": float(np.max(np.abs(m - nu) / nu)),
+        "value": float(np.sum(ot.pd.second_order_moments())),
+    }
+
+
+def worker_sdot(task):
+    import sdot
+
+    J = task["J"]
+    y = sites(J)
+    box = sdot.box_half_spaces([0.0, 0.0], [1.0, 1.0])
+    # the first call of a process loads precompiled kernels: warm up on a small problem
+    y0 = np.random.default_rng(9).random((50, 2))
+    sdot.ot_solve(sdot.SumOfDiracs(y0), sdot.Box(), tol=1e-6 / 50, max_iter=50)
+    np.asarray(sdot.PowerDiagram(y0, np.zeros(50), boundaries=box).measures)
+    if task["kind"] == "diagram":
+        psi = np.zeros(J) if task["psi"] == "zero" else small_psi(J)
+        best = np.inf
+        for _ in range(task["repeat"]):
+            t = time.perf_counter()
+            areas = np.asarray(sdot.PowerDiagram(y, psi, boundaries=box).measures)
+            best = min(best, time.perf_counter() - t)
+        np.save(task["areas_path"], areas.astype(np.float64))
+        return {"time": best}
+    nu = np.full(J, 1.0 / J)
+    t = time.perf_counter()
+    sol = sdot.ot_solve(sdot.SumOfDiracs(y), sdot.Box(), tol=task["tol"] / J, max_iter=200)
+    dt = time.perf_counter() - t
+    m = np.asarray(sol.cell_masses, dtype=np.float64)
+    hist = sol.history
+    return {
+        "time": dt,
+        "n_iter": int(hist[-1]["step"]) if hist else -1,
+        "error": float(np.max(np.abs(m - nu) / nu)),
+        "value": float(sol.cost),
+    }
+
+
+def worker_ott(task):
+    """OTT-JAX's stochastic semi-discrete solver, run for a wall-time budget."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    import optax
+    from ott.geometry import semidiscrete_pointcloud as sdpc
+    from ott.problems.linear import semidiscrete_linear_problem as sdlp
+    from ott.solvers.linear import semidiscrete
+
+    J = task["J"]
+    y = jnp.asarray(sites(J))
+
+    def sampler(rng, shape, dtype=None):
+        return jax.random.uniform(rng, shape, dtype=jnp.float64)
+
+    prob = sdlp.SemidiscreteLinearProblem(sdpc.SemidiscretePointCloud(sampler, y, epsilon=0.0))
+
+    def lr(k):
+        return task["lr"] / jnp.sqrt(k + 1.0)
+
+    def make(n):
+        return semidiscrete.SemidiscreteSolver(
+            num_iterations=n, batch_size=task["batch_size"], optimizer=optax.sgd(lr),
+            error_eval_every=10**9,
+        )
+
+    # calibrate the number of iterations (compilation included in a first call), then run
+    n0 = 500
+    make(n0)(jax.random.key(0), prob).g.block_until_ready()
+    t = time.perf_counter()
+    make(n0)(jax.random.key(0), prob).g.block_until_ready()
+    per = (time.perf_counter() - t) / n0
+    n_iter = max(n0, int(task["seconds"] / per))
+    solver = make(n_iter)
+    t = time.perf_counter()
+    out = solver(jax.random.key(1), prob)
+    out.g.block_until_ready()
+    dt = time.perf_counter() - t
+    return {"time": dt, "n_iter": n_iter, "psi": np.asarray(out.g, dtype=np.float64).tolist()}
+
+
+def worker_main(name, task):
+    fn = {"pysdot": worker_pysdot, "sdot": worker_sdot, "ott": worker_ott}[name]
+    print("@@RESULT@@" + json.dumps(fn(task)))
+
+
+# =============================================================================================
+# driver (runs in otgan's environment)
+# =============================================================================================
+
+
+def run_worker(python, name, task, timeout):
+    """Run a worker in another interpreter; returns (result dict | None, note)."""
+    if not python or not os.path.exists(python):
+        return None, f"n/a ({name}: interpreter {python} not found)"
+    cmd = [python, os.path.abspath(__file__), "--worker", name, json.dumps(task)]
+    try:
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"timeout > {timeout} s"
+    for line in proc.stdout.splitlines():
+        if line.startswith("@@RESULT@@"):
+            return json.loads(line[len("@@RESULT@@"):]), ""
+    err = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    return None, f"failed: {err[:120]}"
+
+
+def fmt(v, spec=".3g"):
+    if v is None:
+        return "n/a"
+    if isinstance(v, str):
+        return v
+    return format(v, spec)
+
+
+def bench_diagram(args, sizes):
+    from otgan import laguerre
+    from otgan import semidiscrete as sd
+    from otgan.measures import Uniform
+
+    mu = Uniform()
+    rows = []
+    for J in sizes:
+        y = sites(J)
+        for kind in ("zero", "random"):
+            psi = np.zeros(J) if kind == "zero" else small_psi(J)
+            best = np.inf
+            for _ in range(args.repeat):
+                t = time.perf_counter()
+                D = laguerre.diagram(y, psi, measure=mu)
+                best = min(best, time.perf_counter() - t)
+            ref = np.asarray(D.areas)
+            best_fast = np.inf
+            for _ in range(args.repeat):
+                t = time.perf_counter()
+                F = sd._box_diagram(y, psi, (0.0, 0.0, 1.0, 1.0))
+                best_fast = min(best_fast, time.perf_counter() - t)
+            row = {"J": J, "psi": kind, "otgan": best, "fast": best_fast,
+                   "fast_dA": float(np.max(np.abs(F.masses - ref)))}
+            for name, py in (("pysdot", args.pysdot_python), ("sdot", args.sdot_python)):
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = os.path.join(tmp, "areas.npy")
+                    task = {"kind": "diagram", "J": J, "psi": kind, "repeat": args.repeat,
+                            "areas_path": path}
+                    res, note = run_worker(py, name, task, args.timeout)
+                    if res is None:
+                        row[name], row[name + "_dA"] = note, None
+                    else:
+                        row[name] = res["time"]
+                        row[name + "_dA"] = float(np.max(np.abs(np.load(path) - ref)))
+            rows.append(row)
+            print(f"  diagram J={J} psi={kind}: {row}", flush=True)
+    lines = [
+        ("otgan laguerre: `otgan.laguerre.diagram` (kd-tree neighbour search, any polygon and "
+        "density); otgan newton: the rectangle/uniform routine used inside `semidiscrete.newton` "
+        "(qhull regular triangulation + vectorised clipping). Ratios: time / pysdot time "
+        "(below 1 = faster than pysdot). max abs dA: largest area difference with "
+        "`laguerre.diagram` (sdot computes in float32 by default)."),
+        "",
+        ("| J | psi | otgan laguerre (s) | otgan newton (s) | pysdot (s) | sdot (s) "
+         "| laguerre / pysdot | newton / pysdot | newton / sdot | max abs dA newton "
+         "| max abs dA pysdot | max abs dA sdot |"),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        pys = r["pysdot"] if isinstance(r["pysdot"], float) else None
+        sdt = r["sdot"] if isinstance(r["sdot"], float) else None
+        lines.append(
+            f"| {r['J']} | {r['psi']} | {fmt(r['otgan'])} | {fmt(r['fast'])} | "
+            f"{fmt(r['pysdot'])} | {fmt(r['sdot'])} | "
+            f"{fmt(r['otgan'] / pys if pys else None, '.2f')} | "
+            f"{fmt(r['fast'] / pys if pys else None, '.2f')} | "
+            f"{fmt(r['fast'] / sdt if sdt else None, '.2f')} | {fmt(r['fast_dA'], '.1e')} | "
+            f"{fmt(r['pysdot_dA'], '.1e')} | {fmt(r['sdot_dA'], '.1e')} |"
+        )
+    return lines
+
+
+def bench_newton(args, sizes):
+    from otgan import semidiscrete as sd
+    from otgan.measures import Uniform
+
+    mu = Uniform()
+    rows = []
+    for J in sizes:
+        y = sites(J)
+        t = time.perf_counter()
+        res = sd.solve(mu, y, tol=args.tol, method="newton")
+        dt = time.perf_counter() - t
+        h = res.history
+        row = {
+            "J": J,
+            "otgan": {"time": dt, "n_iter": res.n_iter, "error": res.error, "value": res.value,
+                      "n_diag": int(h["n_diagrams"][-1]),
+                      "t_diag": float(h["time_diagram"][-1]),
+                      "t_solve": float(h["time_solve"][-1])},
+        }
+        for name, py in (("pysdot", args.pysdot_python), ("sdot", args.sdot_python)):
+            task = {"kind": "newton", "J": J, "tol": args.tol}
+            res_c, note = run_worker(py, name, task, args.timeout)
+            row[name] = res_c if res_c is not None else note
+        rows.append(row)
+        print(f"  newton J={J}: {row}", flush=True)
+    lines = [
+        (f"Stopping rule: max_j |mass_j - nu_j| / nu_j <= {args.tol:g} (pysdot: 'max delta masses' "
+        f"<= {args.tol:g} / J; sdot: tol = {args.tol:g} / J, absolute on the masses)."),
+        "",
+        "| J | library | time (s) | iterations | final max rel. error | W2^2 | otgan time / this |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        to = r["otgan"]["time"]
+        for name in ("otgan", "pysdot", "sdot"):
+            v = r[name]
+            if isinstance(v, str):
+                lines.append(f"| {r['J']} | {name} | {v} | | | | |")
+                continue
+            lines.append(
+                f"| {r['J']} | {name} | {v['time']:.3g} | {v['n_iter']} | {v['error']:.2e} | "
+                f"{v['value']:.9g} | {to / v['time']:.2f} |"
+            )
+    lines += ["", ("otgan's Newton time split (diagrams computed, seconds in the diagrams, in the "
+              "sparse solves):"), "", "| J | diagrams | diagram time (s) | solve time (s) |",
+              "|---|---|---|---|"]
+    for r in rows:
+        o = r["otgan"]
+        lines.append(f"| {r['J']} | {o['n_diag']} | {o['t_diag']:.3g} | {o['t_solve']:.3g} |")
+    return lines
+
+
+def bench_asgd(args, sizes):
+    from otgan import laguerre
+    from otgan import semidiscrete as sd
+    from otgan.measures import Uniform
+
+    try:
+        from ot.semidiscrete import solve_semidiscrete
+    except ImportError:  # pragma: no cover - older POT
+        solve_semidiscrete = None
+    mu = Uniform()
+    secs = args.asgd_seconds
+    rows = []
+
+    def errors(psi, J):
+        m = np.asarray(laguerre.diagram(sites(J), np.asarray(psi, dtype=np.float64),
+                                        measure=mu).masses)
+        rel = np.abs(m * J - 1.0)
+        return float(rel.max()), float(rel.mean())
+
+    for J in sizes:
+        y = sites(J)
+        def stop(k, state, t0=[None]):  # noqa: B006 - one clock per call of bench_asgd's loop
+            if t0[0] is None:
+                t0[0] = time.perf_counter()
+            return time.perf_counter() - t0[0] >= secs
+
+        t = time.perf_counter()
+        res = sd.asgd(mu, y, n_iter=10**9, rng=12345, callback=stop)
+        dt = time.perf_counter() - t
+        rows.append((J, "otgan asgd (gamma = 2 J E min c, batch 256)", dt, res.n_iter,
+                     *errors(res.psi, J)))
+        print(f"  asgd J={J} otgan: {rows[-1]}", flush=True)
+        if solve_semidiscrete is not None:
+            def sampler(b, rng=np.random.default_rng(12345)):  # noqa: B008 - seeded stream
+                return rng.random((b, 2))
+
+            t = time.perf_counter()
+            solve_semidiscrete(y, sampler, max_iter=200)
+            per = (time.perf_counter() - t) / 200
+            n = max(200, int(secs / per))
+            t = time.perf_counter()
+            g = solve_semidiscrete(y, sampler, max_iter=n)
+            dt = time.perf_counter() - t
+            rows.append((J, "POT solve_semidiscrete (defaults: DRAG, batch 32)", dt, n,
+                         *errors(g, J)))
+        else:
+            rows.append((J, "POT solve_semidiscrete", "n/a (not in this POT)", "", None, None))
+        print(f"  asgd J={J} POT: {rows[-1]}", flush=True)
+        # OTT has no default step: the same gamma / sqrt(k) as otgan (its own EMA averaging)
+        task = {"J": J, "seconds": secs, "batch_size": 256, "lr": res.history["gamma"]}
+        if args.ott:
+            res_o, note = run_worker(args.sdot_python, "ott", task, args.timeout + 3 * secs)
+        else:
+            res_o, note = None, "not run (pass --ott; it timed out at 300 s in our runs)"
+        if res_o is None:
+            rows.append((J, "OTT-JAX SemidiscreteSolver", note, "", None, None))
+        else:
+            rows.append((J, "OTT-JAX SemidiscreteSolver (optax.sgd gamma/sqrt(k), batch 256)", res_o["time"],
+                         res_o["n_iter"], *errors(res_o["psi"], J)))
+        print(f"  asgd J={J} OTT: {rows[-1]}", flush=True)
+    lines = [
+        (f"Each solver runs for about {secs:g} s of wall time; errors are exact (otgan's diagram) "
+        "relative mass errors |mu(L_j) - 1/J| * J of the returned potential."),
+        "",
+        "| J | solver | time (s) | iterations | max rel. error | mean rel. error |",
+        "|---|---|---|---|---|---|",
+    ]
+    for J, name, dt, n, emax, emean in rows:
+        lines.append(f"| {J} | {name} | {fmt(dt)} | {n} | {fmt(emax)} | {fmt(emean)} |")
+    return lines
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="small sizes")
+    p.add_argument("--only", choices=("newton", "diagram", "asgd"), default=None)
+    p.add_argument("--tol", type=float, default=1e-9)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--asgd-seconds", type=float, default=None)
+    p.add_argument("--timeout", type=int, default=300, help="per competitor run (s)")
+    p.add_argument("--pysdot-python", default="/work/benchvenv/bin/python")
+    p.add_argument("--sdot-python", default="/work/sdotvenv/bin/python")
+    p.add_argument("--ott", action="store_true", help="also run OTT-JAX (slow to set up)")
+    p.add_argument("--out", default=None, help="also write the markdown table to this file")
+    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    p.add_argument("task", nargs="?", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        worker_main(args.worker, json.loads(args.task))
+        return
+    sys.path.insert(0, ROOT)
+    if args.asgd_seconds is None:
+        args.asgd_seconds = 2.0 if args.quick else 15.0
+    sizes = {
+        "diagram": (1000, 10_000) if args.quick else (10_000, 100_000),
+        "newton": (100, 1000) if args.quick else (1000, 10_000, 100_000),
+        "asgd": (100, 1000),
+    }
+    cmd = "python benchmarks/bench_semidiscrete.py " + " ".join(sys.argv[1:])
+    out = [
+        "# Semi-discrete OT benchmark",
+        "",
+        f"- command: `{cmd.strip()}`",
+        (f"- machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPU(s), Python {platform.python_version()}"),
+        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}",
+        ("- problem: mu uniform on [0,1]^2, y = default_rng(0).random((J, 2)), nu = 1/J, "
+        "cost ||x-y||^2"),
+        ("- competitors: pysdot 0.2.16 (Python 3.11 venv), sdot (Python 3.12 venv, + jax), "
+        "POT 0.9.7 `ot.semidiscrete.solve_semidiscrete`, OTT-JAX `SemidiscreteSolver`"),
+        "",
+    ]
+    sections = [("diagram", "Exact power-cell areas", bench_diagram),
+                ("newton", "Damped Newton to max relative mass error tol", bench_newton),
+                ("asgd", "Stochastic solvers: exact error after equal wall time", bench_asgd)]
+    for key, title, fn in sections:
+        if args.only and args.only != key:
+            continue
+        print(f"## {title}", flush=True)
+        t = time.perf_counter()
+        lines = fn(args, sizes[key])
+        out += [f"## {title}", "", *lines, "",
+                f"(section wall time {time.perf_counter() - t:.0f} s)", ""]
+    text = "\n".join(out)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
