@@ -15,13 +15,15 @@ intersection of the half-planes :math:`2 \langle x, y_k - y_j \rangle \le \|y_k\
 
 Algorithm (:func:`diagram`): every cell starts as the bounding box of the domain and is clipped by
 the half-planes of its neighbours in the order of the power distance
-:math:`\|y_j - y_k\|^2 - \psi_k`, found with a kd-tree on the lifted sites
-:math:`(y_k, \sqrt{\max\psi - \psi_k})`. The clipping stops with a *security radius*: if
-:math:`r` is the largest distance from :math:`y_j` to the current cell, a site whose lifted
-distance :math:`D_k` satisfies :math:`D_k \ge r + \sqrt{r^2 + \max\psi - \psi_j}` cannot cut it
-(Cauchy-Schwarz on :math:`\|x - y_k\|^2 - \|x - y_j\|^2`). This is exact (no perturbation,
-unlike qhull's joggle ``QJ``), works for any number of sites (``J = 1``, ``J = 2``, collinear
-sites) and is vectorised over blocks of cells in numpy. Cells crossing the boundary of a
+:math:`\|y_j - y_k\|^2 - \psi_k`, visited ring by ring in a grid of buckets of the sites (the
+numba kernel of ``otgan._power``). The clipping stops with a *security radius*: if :math:`r` is
+the largest distance from :math:`y_j` to the current cell, a site whose lifted distance
+:math:`D_k = (\|y_j - y_k\|^2 + \max\psi - \psi_k)^{1/2}` (the distance from :math:`(y_j, 0)` to
+the lifted site :math:`(y_k, \sqrt{\max\psi - \psi_k})`) satisfies :math:`D_k \ge r + \sqrt{r^2 +
+\max\psi - \psi_j}` cannot cut it (triangle inequality in the lifted space). This is exact (no
+perturbation, unlike qhull's joggle ``QJ``), works for any number of sites (``J = 1``, ``J = 2``,
+collinear sites, clusters, sites far outside the domain), computes the areas and moments in the
+same pass, and runs on all CPUs (threads over ranges of cells). Cells crossing the boundary of a
 non-rectangular domain are then intersected with it by shapely (vectorised); cells inside it are
 kept as they are. Every edge of a cell remembers the site that created it, which gives the
 adjacency graph and the shared edge lengths.
@@ -48,8 +50,8 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 import shapely
-from scipy.spatial import cKDTree
 
+from ._power import power_cells
 from ._utils import (
     GeometryError,
     check_points,
@@ -60,292 +62,7 @@ from .measures import DensityMeasure, Uniform, as_domain, polygon_moments
 
 __all__ = ["LaguerreDiagram", "LaguerreRaster", "assign", "diagram", "raster"]
 
-_CHUNK = 8192  # cells clipped together (bounded temporaries; fewer Python-level rounds)
-_K0 = 16  # first number of neighbours queried per cell
 _EMPTY_REL = 1e-13  # cells with area below this fraction of the bounding box are empty
-
-
-# --------------------------------------------------------------------------------------------
-# the clipping engine (normalised coordinates)
-# --------------------------------------------------------------------------------------------
-
-
-def _clip(X, Y, L, n, s, lab, minw=1):
-    """Clip convex polygons (rows of X, Y, n vertices, edge labels L) by ``s <= 0``.
-
-    ``s`` holds the signed half-plane value at each vertex; ``lab`` the label of the new edges.
-    Padded entries (index >= n) are copies of vertex 0 and are ignored. Returns the new arrays
-    (padded the same way) and vertex counts.
-    """
-    m, V = X.shape
-    k = np.arange(V)
-    valid = k < n[:, None]
-    sn = np.roll(s, -1, axis=1)
-    ins = (s <= 0) & valid
-    cross = valid & (((s < 0) & (sn > 0)) | ((s > 0) & (sn < 0)))
-    cnt = ins.astype(np.int64) + cross
-    end = np.cumsum(cnt, axis=1)
-    start = end - cnt
-    total = end[:, -1]
-    W = max(int(total.max()), minw)
-    nX = np.zeros((m, W))
-    nY = np.zeros((m, W))
-    nL = np.full((m, W), -1, dtype=np.int64)
-    r, c = np.nonzero(ins)
-    pos = start[r, c]
-    nX[r, pos] = X[r, c]
-    nY[r, pos] = Y[r, c]
-    nL[r, pos] = np.where((s[r, c] == 0) & (sn[r, c] > 0), lab[r], L[r, c])
-    r, c = np.nonzero(cross)
-    pos = start[r, c] + ins[r, c]
-    sc = s[r, c]
-    t = sc / (sc - sn[r, c])
-    cn = np.where(c + 1 < V, c + 1, 0)
-    x0 = X[r, c]
-    y0 = Y[r, c]
-    nX[r, pos] = x0 + t * (X[r, cn] - x0)
-    nY[r, pos] = y0 + t * (Y[r, cn] - y0)
-    nL[r, pos] = np.where(sc < 0, lab[r], L[r, c])
-    pad = np.arange(W) >= total[:, None]
-    nX = np.where(pad, nX[:, :1], nX)
-    nY = np.where(pad, nY[:, :1], nY)
-    return nX, nY, nL, total
-
-
-def _clip_convex(X, Y, L, n, s, lab, minw=1):
-    """:func:`_clip` for the usual case, faster: in a convex polygon the vertices kept by a
-    half-plane form one cyclic run, from the entry edge to the exit edge. Rows without exactly
-    one entry and one exit (an emptied cell, or rounding on nearly collinear vertices) go through
-    the general :func:`_clip`."""
-    m, V = X.shape
-    k = np.arange(V)
-    valid = k < n[:, None]
-    inside = s <= 0
-    ins = inside & valid
-    insn = np.roll(inside, -1, axis=1)  # the next vertex inside (a padded copy of vertex 0 at n-1)
-    exit_ = ins & ~insn
-    entry = valid & ~ins & insn
-    simple = (exit_.sum(axis=1) == 1) & (entry.sum(axis=1) == 1)
-    if not simple.all():
-        hard = np.flatnonzero(~simple)
-        easy = np.flatnonzero(simple)
-        hX, hY, hL, ht = _clip(X[hard], Y[hard], L[hard], n[hard], s[hard], lab[hard], minw)
-        if easy.size:
-            eX, eY, eL, et = _clip_convex(X[easy], Y[easy], L[easy], n[easy], s[easy], lab[easy],
-                                          hX.shape[1])
-        else:
-            eX, eY, eL, et = hX[:0], hY[:0], hL[:0], ht[:0]
-        W = max(hX.shape[1], eX.shape[1])
-        hX, hY, hL = _pad(hX, W), _pad(hY, W), _pad(hL, W, -1)
-        eX, eY, eL = _pad(eX, W), _pad(eY, W), _pad(eL, W, -1)
-        out = [np.empty((m, W)), np.empty((m, W)), np.empty((m, W), dtype=np.int64),
-               np.empty(m, dtype=np.int64)]
-        for arr, h, e in zip(out, (hX, hY, hL, ht), (eX, eY, eL, et)):
-            arr[hard] = h
-            arr[easy] = e
-        return tuple(out)
-    R = np.arange(m)
-    e = np.argmax(exit_, axis=1)
-    f = np.argmax(entry, axis=1)
-    e1 = np.where(e + 1 < V, e + 1, 0)
-    f1 = np.where(f + 1 < V, f + 1, 0)
-    se, se1 = s[R, e], s[R, e1]
-    sf, sf1 = s[R, f], s[R, f1]
-    m_in = ins.sum(axis=1)
-    has_x = se < 0  # else v_e lies on the line: no new exit point
-    has_n = sf1 < 0  # else v_{f+1} lies on the line: no new entry point
-    total = m_in + has_x + has_n
-    W = max(int(total.max()), minw)
-    start = np.where(f1 < n, f1, 0)
-    # positions j < m_in read vertex (start + j) mod n; the others are overwritten below
-    idx = start[:, None] + np.arange(W)
-    idx = np.where(idx >= n[:, None], idx - n[:, None], idx)
-    np.minimum(idx, V - 1, out=idx)
-    idx += (np.arange(m) * V)[:, None]
-    nX = X.ravel()[idx]
-    nY = Y.ravel()[idx]
-    nL = L.ravel()[idx]
-    last = m_in - 1
-    nL[R, last] = np.where(has_x, nL[R, last], lab)
-    r = np.flatnonzero(has_x)
-    if r.size:
-        t = se[r] / (se[r] - se1[r])
-        x0, y0 = X[r, e[r]], Y[r, e[r]]
-        nX[r, m_in[r]] = x0 + t * (X[r, e1[r]] - x0)
-        nY[r, m_in[r]] = y0 + t * (Y[r, e1[r]] - y0)
-        nL[r, m_in[r]] = lab[r]
-    r = np.flatnonzero(has_n)
-    if r.size:
-        t = sf[r] / (sf[r] - sf1[r])
-        x0, y0 = X[r, f[r]], Y[r, f[r]]
-        p = m_in[r] + has_x[r]
-        nX[r, p] = x0 + t * (X[r, f1[r]] - x0)
-        nY[r, p] = y0 + t * (Y[r, f1[r]] - y0)
-        nL[r, p] = L[r, f[r]]
-    pad = np.arange(W) >= total[:, None]
-    nX = np.where(pad, nX[:, :1], nX)
-    nY = np.where(pad, nY[:, :1], nY)
-    nL = np.where(pad, -1, nL)
-    return nX, nY, nL, total
-
-
-def _pad(a, W, fill=None):
-    V = a.shape[1]
-    if V == W:
-        return a
-    if fill is None:  # repeat vertex 0
-        return np.concatenate([a, np.repeat(a[:, :1], W - V, axis=1)], axis=1)
-    return np.concatenate([a, np.full((a.shape[0], W - V), fill, dtype=a.dtype)], axis=1)
-
-
-def _power_cells(y, psi, box):
-    """Power cells of all sites clipped to ``box`` = (xmin, ymin, xmax, ymax).
-
-    Returns X, Y (J, V) vertex coordinates (counter-clockwise, padded with copies of vertex 0),
-    L (J, V) the site index that created the edge from vertex k to k+1 (-1: the box) and n (J,)
-    the vertex counts (0: empty cell).
-    """
-    J = y.shape[0]
-    gap = psi.max() - psi
-    tree = cKDTree(np.column_stack([y, np.sqrt(gap)]))
-    yx = np.ascontiguousarray(y[:, 0])
-    yy = np.ascontiguousarray(y[:, 1])
-    w = yx * yx + yy * yy - psi
-    xlo, ylo, xhi, yhi = box
-    bx = np.array([xlo, xhi, xhi, xlo], dtype=np.float64)
-    by = np.array([ylo, ylo, yhi, yhi], dtype=np.float64)
-    done_rows, done_X, done_Y, done_L, done_n = [], [], [], [], []
-    for st in range(0, J, _CHUNK):
-        gi = np.arange(st, min(st + _CHUNK, J))
-        c = gi.size
-        X = np.tile(bx, (c, 1))
-        Y = np.tile(by, (c, 1))
-        L = np.full((c, 4), -1, dtype=np.int64)
-        n = np.full(c, 4, dtype=np.int64)
-        yi = y[gi]
-        gp = gap[gi]
-        wi = w[gi]
-        yix, yiy = yi[:, 0], yi[:, 1]
-        K = min(_K0, J)
-        d, nb = tree.query(np.column_stack([yi, np.zeros(c)]), k=np.arange(1, K + 1), workers=-1)
-        r2 = ((X - yi[:, :1]) ** 2 + (Y - yi[:, 1:]) ** 2).max(axis=1)
-        thr = np.sqrt(r2) + np.sqrt(r2 + gp)
-        t = 0
-        live = np.ones(c, dtype=bool)
-        while gi.size:
-            if t == K:
-                if K >= J:  # every site processed
-                    break
-                # the sites not queried yet are at lifted distance >= d[:, K - 1]: certify
-                # with it, and query more neighbours for the other cells only
-                live &= (d[:, K - 1] < thr) & (n > 0)
-                if not live.all():
-                    dead = ~live
-                    done_rows.append(gi[dead])
-                    done_X.append(X[dead])
-                    done_Y.append(Y[dead])
-                    done_L.append(L[dead])
-                    done_n.append(n[dead])
-                    vmax = max(int(n[live].max(initial=1)), 1)
-                    gi, n, d, nb = (v[live] for v in (gi, n, d, nb))
-                    X, Y, L = (v[live, :vmax] for v in (X, Y, L))
-                    yi, gp, wi, thr = (v[live] for v in (yi, gp, wi, thr))
-                    yix, yiy = yi[:, 0], yi[:, 1]
-                    live = np.ones(gi.size, dtype=bool)
-                    if not gi.size:
-                        break
-                last = d[:, K - 1]
-                K = min(2 * K, J)
-                d, nb = tree.query(np.column_stack([yi, np.zeros(gi.size)]),
-                                   k=np.arange(1, K + 1), workers=-1)
-                # restart at the first neighbour not strictly closer than the last processed
-                # one (ties may come back in another order: clipping twice is harmless)
-                t = int(np.min(np.argmax(d >= last[:, None], axis=1)))
-            Dt = d[:, t]
-            jt = nb[:, t]
-            fin = live & ((Dt >= thr) | (jt >= J) | (n == 0))
-            if fin.any():
-                live &= ~fin
-                nlive = int(live.sum())
-                if nlive == 0:
-                    break
-                if 4 * nlive < 3 * gi.size:  # compact the working arrays
-                    dead = ~live
-                    done_rows.append(gi[dead])
-                    done_X.append(X[dead])
-                    done_Y.append(Y[dead])
-                    done_L.append(L[dead])
-                    done_n.append(n[dead])
-                    vmax = max(int(n[live].max(initial=1)), 1)
-                    gi, n, d, nb = (v[live] for v in (gi, n, d, nb))
-                    X, Y, L = (v[live, :vmax] for v in (X, Y, L))
-                    yi, gp, wi, thr, jt = (v[live] for v in (yi, gp, wi, thr, jt))
-                    yix, yiy = yi[:, 0], yi[:, 1]
-                    live = np.ones(gi.size, dtype=bool)
-            # half-plane <x, y_k - y_i> <= (w_k - w_i) / 2 with w = |y|^2 - psi
-            a0 = yx[jt] - yix
-            a1 = yy[jt] - yiy
-            b = 0.5 * (w[jt] - wi)
-            s = X * a0[:, None]
-            s += Y * a1[:, None]
-            s -= b[:, None]
-            cut = (s > 0).any(axis=1) & live
-            if cut.any():
-                ci = np.flatnonzero(cut)
-                V = X.shape[1]
-                nX, nY, nL, tot = _clip_convex(X[ci], Y[ci], L[ci], n[ci], s[ci], jt[ci], V)
-                W = nX.shape[1]
-                if W > V:
-                    X, Y, L = _pad(X, W), _pad(Y, W), _pad(L, W, -1)
-                X[ci] = nX
-                Y[ci] = nY
-                L[ci] = nL
-                n[ci] = tot
-                yc = yi[ci]
-                r2 = ((nX - yc[:, :1]) ** 2 + (nY - yc[:, 1:]) ** 2).max(axis=1)
-                r2 = np.where(tot > 0, r2, 0.0)
-                thr[ci] = np.sqrt(r2) + np.sqrt(r2 + gp[ci])
-            t += 1
-        if gi.size:
-            done_rows.append(gi)
-            done_X.append(X)
-            done_Y.append(Y)
-            done_L.append(L)
-            done_n.append(n)
-    V = max(a.shape[1] for a in done_X)
-    rows = np.concatenate(done_rows)
-    order = np.empty(J, dtype=np.int64)
-    order[rows] = np.arange(J)
-    X = np.concatenate([_pad(a, V) for a in done_X])[order]
-    Y = np.concatenate([_pad(a, V) for a in done_Y])[order]
-    L = np.concatenate([_pad(a, V, -1) for a in done_L])[order]
-    n = np.concatenate(done_n)[order]
-    return X, Y, L, n
-
-
-def _spatial_order(y):
-    """A permutation sorting the sites along a serpentine path through a grid of buckets."""
-    J = y.shape[0]
-    m = max(1, int(np.sqrt(J / 8)))
-    lo = y.min(axis=0)
-    span = np.maximum(y.max(axis=0) - lo, 1e-300)
-    b = np.minimum(((y - lo) / span * m).astype(np.int64), m - 1)
-    col = np.where(b[:, 1] % 2 == 0, b[:, 0], m - 1 - b[:, 0])
-    return np.lexsort((y[:, 0], col, b[:, 1]))
-
-
-def _padded_moments(X, Y, cx, cy):
-    """Area, first moment and second moment about (cx, cy) of padded convex rings (rows)."""
-    x0 = X - cx[:, None]
-    y0 = Y - cy[:, None]
-    x1 = np.roll(x0, -1, axis=1)
-    y1 = np.roll(y0, -1, axis=1)
-    w = x0 * y1 - x1 * y0
-    area = w.sum(axis=1) / 2.0
-    sx = ((x0 + x1) * w).sum(axis=1) / 6.0
-    sy = ((y0 + y1) * w).sum(axis=1) / 6.0
-    i2 = ((x0 * x0 + x0 * x1 + x1 * x1 + y0 * y0 + y0 * y1 + y1 * y1) * w).sum(axis=1) / 12.0
-    return area, sx, sy, i2
 
 
 # --------------------------------------------------------------------------------------------
@@ -542,31 +259,22 @@ def diagram(y, psi, domain=None, *, measure=None) -> LaguerreDiagram:
     yl = (yn - c) / s
     pl = (pn - pn.max()) / s**2
     box = ((bx0 - c[0]) / s, (by0 - c[1]) / s, (bx1 - c[0]) / s, (by1 - c[1]) / s)
-    # process the sites in a spatially coherent order (cache-friendly queries and gathers)
-    perm = _spatial_order(yl)
-    inv = np.empty(J, dtype=np.int64)
-    inv[perm] = np.arange(J)
-    yp = yl[perm]
     try:
-        X, Y, L, n = _power_cells(yp, pl[perm], box)  # rows in the order perm
+        X, Y, L, n, a, sx, sy, i2 = power_cells(yl[:, 0], yl[:, 1], pl, box)
     except Exception as exc:  # pragma: no cover - defensive
         raise GeometryError(f"{where}: the power-cell construction failed: {exc}") from exc
-    a, sx, sy, i2 = _padded_moments(X, Y, yp[:, 0], yp[:, 1])
-    areas = np.empty(J)
-    areas[perm] = a * s**2
-    first = np.empty((J, 2))
-    first[perm] = np.column_stack([sx, sy]) * s**3
+    areas = a * s**2
+    first = np.column_stack([sx, sy]) * s**3
     first += yn * areas[:, None]
-    second = np.empty(J)
-    second[perm] = i2 * s**4
+    second = i2 * s**4
     vx = c[0] + s * X
     vy = c[1] + s * Y
     # edges (i, j, p, q) in original coordinates; er: row of cell i
     V = X.shape[1]
     vmask = np.arange(V) < n[:, None]
     er, ek = np.nonzero(vmask & (L >= 0))
-    ei = perm[er]
-    ej = perm[L[er, ek]]
+    ei = er
+    ej = L[er, ek]
     ekn = np.where(ek + 1 < V, ek + 1, 0)
     seg = np.stack(
         [np.column_stack([vx[er, ek], vy[er, ek]]), np.column_stack([vx[er, ekn], vy[er, ekn]])],
@@ -590,7 +298,7 @@ def diagram(y, psi, domain=None, *, measure=None) -> LaguerreDiagram:
         inside[rows[np.unique(hit[0])]] = False
         xrows = np.flatnonzero(~inside & (n >= 3))
         if xrows.size:
-            cross = perm[xrows]
+            cross = xrows
             polys = _polys_from_padded(vx[xrows], vy[xrows], n[xrows])
             cut = _polygonal(shapely.intersection(polys, dom))
             ca, cf, cs = polygon_moments(cut, yn[cross])
@@ -632,7 +340,7 @@ def diagram(y, psi, domain=None, *, measure=None) -> LaguerreDiagram:
     diag = {
         "y": yn, "psi": pn, "domain": dom, "measure": measure, "areas": areas,
         "centroids": centroids, "empty": empty, "adjacency": adjacency, "_vx": vx, "_vy": vy,
-        "_nv": np.where(empty[perm], 0, n), "_row": inv, "_clipped": clipped,
+        "_nv": np.where(empty, 0, n), "_row": np.arange(J), "_clipped": clipped,
     }
     if same_uniform:
         A = measure.area

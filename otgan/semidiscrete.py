@@ -48,7 +48,6 @@ import scipy.sparse as sp
 import torch
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
-from scipy.spatial import ConvexHull, QhullError
 
 from . import laguerre, measures
 from ._utils import (
@@ -304,173 +303,6 @@ def _initial_psi(y, mu, where, diagram):
 
 
 # --------------------------------------------------------------------------------------------
-# fast exact diagram for the uniform measure on a rectangle (the Newton inner loop)
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _BoxCells:
-    """What Newton needs of a diagram: ``masses``, ``moments`` and ``edge_mass``."""
-
-    masses: np.ndarray
-    moments: np.ndarray
-    edge_mass: sp.csr_matrix
-
-
-def _box_of(mu):
-    """``(x0, y0, x1, y1)`` when ``mu`` is uniform on an axis-aligned rectangle, else None."""
-    if type(mu) is not measures.Uniform:
-        return None
-    dom = mu.domain
-    if getattr(dom, "geom_type", "") != "Polygon" or len(dom.interiors):
-        return None
-    x0, y0, x1, y1 = dom.bounds
-    if abs(dom.area - (x1 - x0) * (y1 - y0)) > 1e-14 * (x1 - x0) * (y1 - y0):
-        return None
-    return (x0, y0, x1, y1)
-
-
-def _rt_neighbours(y, psi):
-    """Neighbours in the regular (weighted Delaunay) triangulation: edges of the lower convex
-    hull of the lifted points ``(y_j, |y_j|^2 - psi_j)`` (qhull). Sites not on it are hidden
-    (empty cells). Returns the symmetric adjacency pattern (csr, sorted indices) and the mask of
-    the sites on the lower hull."""
-    J = len(y)
-    c = y.mean(axis=0)
-    yc = y - c
-    z = np.einsum("ij,ij->i", yc, yc) - (psi - psi.max())
-    hull = ConvexHull(np.column_stack([yc, z]), qhull_options="Qt")
-    tri = hull.simplices[hull.equations[:, 2] < 0].astype(np.int64)
-    i = np.concatenate([tri[:, 0], tri[:, 1], tri[:, 2]])
-    j = np.concatenate([tri[:, 1], tri[:, 2], tri[:, 0]])
-    A = sp.csr_matrix((np.ones(2 * i.size), (np.concatenate([i, j]), np.concatenate([j, i]))),
-                      shape=(J, J))
-    A.sum_duplicates()
-    A.sort_indices()
-    on_hull = np.zeros(J, dtype=bool)
-    on_hull[tri.ravel()] = True
-    return A, on_hull
-
-
-def _clip_rows(X, Y, L, n, s, lab):
-    """Clip convex polygons (rows; ``n`` vertices, padded with copies of vertex 0; ``L`` the label
-    of the edge leaving each vertex) by the half-plane ``s <= 0`` (``s`` given per vertex);
-    new edges get the label ``lab``. Sutherland-Hodgman, vectorised over the rows."""
-    m, V = X.shape
-    valid = np.arange(V)[None, :] < n[:, None]
-    sn = np.roll(s, -1, axis=1)
-    nxt = np.where(np.arange(V) + 1 < V, np.arange(V) + 1, 0)
-    keep = valid & (s <= 0)
-    cross = valid & (((s < 0) & (sn > 0)) | ((s > 0) & (sn < 0)))
-    count = keep.astype(np.int64) + cross
-    end = np.cumsum(count, axis=1)
-    start = end - count
-    total = end[:, -1]
-    W = max(int(total.max()), 3)
-    nX = np.zeros((m, W))
-    nY = np.zeros((m, W))
-    nL = np.full((m, W), -1, dtype=np.int64)
-    r, k = np.nonzero(keep)
-    pos = start[r, k]
-    nX[r, pos] = X[r, k]
-    nY[r, pos] = Y[r, k]
-    nL[r, pos] = np.where((s[r, k] == 0) & (sn[r, k] > 0), lab[r], L[r, k])
-    r, k = np.nonzero(cross)
-    pos = start[r, k] + keep[r, k]
-    sk = s[r, k]
-    t = sk / (sk - sn[r, k])
-    kn = nxt[k]
-    nX[r, pos] = X[r, k] + t * (X[r, kn] - X[r, k])
-    nY[r, pos] = Y[r, k] + t * (Y[r, kn] - Y[r, k])
-    nL[r, pos] = np.where(sk < 0, lab[r], L[r, k])
-    pad = np.arange(W)[None, :] >= total[:, None]
-    nX = np.where(pad, nX[:, :1], nX)
-    nY = np.where(pad, nY[:, :1], nY)
-    return nX, nY, nL, total
-
-
-def _padded_lists(A, rows):
-    """Rows of the csr pattern ``A`` as a padded (len(rows), maxdeg) index matrix (-1 padded)."""
-    deg = np.diff(A.indptr)[rows]
-    ii = np.repeat(np.arange(rows.size), deg)
-    start = A.indptr[rows]
-    pos = np.arange(ii.size) - np.repeat(np.cumsum(deg) - deg, deg)
-    nb = np.full((rows.size, max(int(deg.max()) if rows.size else 0, 1)), -1, dtype=np.int64)
-    nb[ii, pos] = A.indices[np.repeat(start, deg) + pos]
-    return nb, deg
-
-
-def _clip_cells(y, psi, box, rows, nb, deg):
-    """The cells of ``rows``: the box (relative to each site, counter-clockwise, edges labelled
-    -1) clipped by the half-planes of the candidate neighbours ``nb`` (padded, ``deg`` each).
-    Returns padded vertex arrays X, Y (relative to the site), edge labels L and counts n."""
-    m = rows.size
-    x0, y0, x1, y1 = box
-    X = np.tile(np.array([x0, x1, x1, x0]), (m, 1)) - y[rows, :1]
-    Y = np.tile(np.array([y0, y0, y1, y1]), (m, 1)) - y[rows, 1:]
-    L = np.full((m, 4), -1, dtype=np.int64)
-    n = np.full(m, 4, dtype=np.int64)
-    act = np.arange(m)
-    for t in range(nb.shape[1]):
-        act = act[(deg[act] > t) & (n[act] > 0)]
-        if act.size == 0:
-            break
-        k = nb[act, t]
-        a = y[k] - y[rows[act]]
-        b = 0.5 * (np.einsum("ij,ij->i", a, a) + psi[rows[act]] - psi[k])
-        Xa, Ya = X[act], Y[act]
-        s = Xa * a[:, :1] + Ya * a[:, 1:] - b[:, None]
-        cut = (s > 0).any(axis=1)
-        if not cut.any():
-            continue
-        rc = act[cut]
-        nX, nY, nL, tot = _clip_rows(Xa[cut], Ya[cut], L[rc], n[rc], s[cut], k[cut])
-        V, W = X.shape[1], nX.shape[1]
-        if W > V:
-            X = np.concatenate([X, np.repeat(X[:, :1], W - V, axis=1)], axis=1)
-            Y = np.concatenate([Y, np.repeat(Y[:, :1], W - V, axis=1)], axis=1)
-            L = np.concatenate([L, np.full((m, W - V), -1, dtype=np.int64)], axis=1)
-        elif W < V:
-            nX = np.concatenate([nX, np.repeat(nX[:, :1], V - W, axis=1)], axis=1)
-            nY = np.concatenate([nY, np.repeat(nY[:, :1], V - W, axis=1)], axis=1)
-            nL = np.concatenate([nL, np.full((rc.size, V - W), -1, dtype=np.int64)], axis=1)
-        X[rc], Y[rc], L[rc], n[rc] = nX, nY, nL, tot
-    return X, Y, L, n
-
-
-def _box_diagram(y, psi, box):
-    """Exact masses, second moments and edge masses of the Laguerre cells of the uniform measure
-    on the rectangle ``box``, all cells at once (vectorised Sutherland-Hodgman clipping of the
-    box by each cell's neighbours; vertices kept relative to their site for precision).
-
-    Each cell is the box clipped by the half-planes of its neighbours in the regular (weighted
-    Delaunay) triangulation, computed by qhull on the lifted sites: exact, and independent of
-    the spread of ``psi`` (unlike a search by security radius).
-    """
-    J = len(y)
-    x0, y0, x1, y1 = box
-    area_box = (x1 - x0) * (y1 - y0)
-    rows_all = np.arange(J)
-    A, on_hull = _rt_neighbours(y, psi)
-    nb, deg = _padded_lists(A, rows_all)
-    X, Y, L, n = _clip_cells(y, psi, box, rows_all, nb, deg)
-    n = np.where(on_hull, n, 0)
-    V = X.shape[1]
-    valid = np.arange(V)[None, :] < n[:, None]
-    Xn, Yn = np.roll(X, -1, axis=1), np.roll(Y, -1, axis=1)
-    w = np.where(valid, X * Yn - Xn * Y, 0.0)
-    area = np.maximum(w.sum(axis=1) / 2.0, 0.0)
-    second = (w * (X * X + X * Xn + Xn * Xn + Y * Y + Y * Yn + Yn * Yn)).sum(axis=1) / 12.0
-    second = np.where(area > 0, second, 0.0)
-    r, k = np.nonzero(valid & (L >= 0) & (area > 0)[:, None])
-    length = np.hypot(Xn[r, k] - X[r, k], Yn[r, k] - Y[r, k])
-    E = sp.coo_matrix((length, (r, L[r, k])), shape=(J, J)).tocsr()
-    E = E.maximum(E.T).tocsr()
-    E.eliminate_zeros()
-    return _BoxCells(masses=area / area_box, moments=second / area_box, edge_mass=E / area_box)
-
-
-# --------------------------------------------------------------------------------------------
 # damped Newton
 # --------------------------------------------------------------------------------------------
 
@@ -495,11 +327,8 @@ def newton(mu, y, nu=None, *, tol=1e-9, max_iter=100, psi0=None, max_halvings=30
     error any more (float64 noise on the cell masses, around ``1e-13`` relative for uniform
     masses), the iteration stops with ``converged = error <= tol``.
 
-    The diagrams come from :func:`otgan.laguerre.diagram`, except for the uniform measure on an
-    axis-aligned rectangle (the common case), where a faster exact routine of this module is
-    used: the regular triangulation of the sites (qhull on the lifted points
-    ``(y_j, |y_j|^2 - psi_j)``) gives each cell's neighbours, and all cells are clipped at once
-    (same masses, moments and edge masses as :func:`otgan.laguerre.diagram` to ~1e-15; tested).
+    The diagrams (masses, transport costs and the edge masses of the Laplacian) come from
+    :func:`otgan.laguerre.diagram`.
 
     Parameters
     ----------
@@ -584,18 +413,9 @@ def _newton(mu, yn, nun, tol, max_iter, psi0, max_halvings, y_in, where):
     t0 = time.perf_counter()
     clock = {"diagram": 0.0, "solve": 0.0}
 
-    box = _box_of(mu) if len(yn) >= 4 else None
-
     def diagram(p):
         t = time.perf_counter()
-        out = None
-        if box is not None:
-            try:
-                out = _box_diagram(yn, p, box)
-            except QhullError:  # degenerate lifted points (e.g. collinear sites)
-                out = None
-        if out is None:
-            out = _diagram(yn, p, mu)
+        out = _diagram(yn, p, mu)
         clock["diagram"] += time.perf_counter() - t
         return out
 

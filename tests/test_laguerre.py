@@ -20,6 +20,7 @@ from tests.strategies_geometry import (
     WITH_HOLE,
     brute_assign,
     brute_power_min,
+    envelope_gap,
     grid_points,
     sites,
 )
@@ -423,3 +424,79 @@ def test_cell_crossing_a_hole_without_containing_its_corners():
                                rtol=1e-13)
     assert isinstance(D.polygons[1], shapely.MultiPolygon)
     np.testing.assert_allclose(D.adjacency[0, 1], 0.8, rtol=1e-13)  # the hole cuts the edge
+
+
+# --- the numba kernel: many-vertex cells, uneven site distributions, threads ---------------------
+
+
+def test_cell_with_more_vertices_than_the_working_buffer():
+    # a site surrounded by n sites on a circle of radius R: its cell is the regular n-gon of
+    # apothem R / 2 (n above the kernel's initial capacity of 64 vertices)
+    n, R = 300, 0.3
+    t = 2 * np.pi * np.arange(n) / n
+    y = np.vstack([[0.5, 0.5], 0.5 + R * np.column_stack([np.cos(t), np.sin(t)])])
+    D = diagram(y, np.zeros(n + 1))
+    a = R / 2
+    np.testing.assert_allclose(D.areas[0], n * a**2 * np.tan(np.pi / n), rtol=1e-12)
+    assert len(D.polygons[0].exterior.coords) == n + 1  # closed ring: n vertices
+    np.testing.assert_allclose(D.areas.sum(), 1.0, rtol=1e-12)
+    assert D.adjacency[0].nnz == n
+    # polar moment of a regular n-gon about its centre: n a^4 tan(t) (1 + tan(t)^2 / 3) / 2
+    tt = np.tan(np.pi / n)
+    np.testing.assert_allclose(D.moments[0], n * a**4 * tt * (1 + tt**2 / 3) / 2, rtol=1e-10)
+
+
+def _clusters(kind, J, rng):
+    if kind == "tight cluster and an outlier":
+        return np.vstack([0.5 + 1e-3 * rng.random((J - 1, 2)), [[0.99, 0.01]]])
+    if kind == "two tight clusters":
+        return np.vstack([0.2 + 1e-3 * rng.random((J // 2, 2)),
+                          0.8 + 1e-3 * rng.random((J - J // 2, 2))])
+    if kind == "gaussian, some sites outside":
+        return 0.5 + 0.3 * rng.standard_normal((J, 2))
+    if kind == "far outliers":
+        return np.vstack([rng.random((J - 3, 2)), [[1e6, 3.0], [-1e5, -2e4], [0.5, 1e3]]])
+    return np.column_stack([rng.random(J), 0.37 + 0.3 * rng.random(J) ** 8])  # squeezed band
+
+
+@pytest.mark.parametrize("kind", ["tight cluster and an outlier", "two tight clusters",
+                                  "gaussian, some sites outside", "far outliers", "band"])
+@pytest.mark.parametrize("scale", [0.0, 0.3])
+def test_uneven_sites_give_exact_cells_by_brute_force_envelope(kind, scale):
+    rng = np.random.default_rng(5)
+    J = 1500
+    y = _clusters(kind, J, rng)
+    psi = scale * 1e-3 / J * rng.standard_normal(J)
+    D = diagram(y, psi)
+    np.testing.assert_allclose(D.areas.sum(), 1.0, rtol=1e-12)
+    # every vertex of every cell is on the lower envelope of the power functions (brute force)
+    assert envelope_gap(D.polygons, y, psi) <= 1e-13
+    # and the cells agree with shapely's areas of the returned polygons
+    np.testing.assert_allclose(shapely.area(D.polygons), D.areas, atol=1e-15)
+
+
+def test_kernel_result_does_not_depend_on_threads_or_grid():
+    from otgan._power import power_cells
+
+    rng = np.random.default_rng(8)
+    J = 2000
+    y = rng.random((J, 2)) * 2 - 1
+    psi = 0.5 / J * rng.standard_normal(J)
+    psi -= psi.max()
+    box = (-1.0, -1.0, 1.0, 1.0)
+    ref = power_cells(y[:, 0], y[:, 1], psi, box, threads=1)
+    # same grid, other threads: bit for bit the same cells
+    out = power_cells(y[:, 0], y[:, 1], psi, box, threads=3)
+    for a, b in zip(out, ref):
+        np.testing.assert_array_equal(a, b)
+    # another grid changes the visiting order (hence the rounding), not the cells
+    for occ in (0.3, 7.0):
+        out = power_cells(y[:, 0], y[:, 1], psi, box, threads=2, occupancy=occ)
+        np.testing.assert_allclose(out[4], ref[4], rtol=0, atol=1e-16)  # areas
+    # exact cells: areas sum to the box's area and every vertex is on the lower envelope
+    X, Y, _, n = ref[:4]
+    np.testing.assert_allclose(ref[4].sum(), 4.0, rtol=1e-13)
+    polys = [shapely.Polygon(np.column_stack([X[i, :n[i]], Y[i, :n[i]]]) if n[i] >= 3 else None)
+             for i in range(J)]
+    np.testing.assert_allclose(shapely.area(polys), ref[4], atol=1e-15)
+    assert envelope_gap(polys, y, psi) <= 1e-13

@@ -158,24 +158,6 @@ def test_newton_non_square_domain_and_image_density():
     np.testing.assert_allclose(res.value, (w * ((x - y[idx]) ** 2).sum(1)).sum(), rtol=2e-3)
 
 
-@pytest.mark.parametrize("box", [(0.0, 0.0, 1.0, 1.0), (-1.0, 0.5, 2.0, 1.5)])
-def test_fast_box_diagram_matches_laguerre(box):
-    # the Newton inner loop's qhull-based diagram against laguerre.diagram (kd-tree search)
-    from otgan import laguerre
-
-    rng = np.random.default_rng(8)
-    y = np.column_stack([rng.uniform(box[0], box[2], 300), rng.uniform(box[1], box[3], 300)])
-    mu = Uniform(shapely.box(*box))
-    scale = (box[2] - box[0]) * (box[3] - box[1]) / 300
-    for psi in (np.zeros(300), 0.5 * scale * rng.random(300), 20 * scale * rng.random(300)):
-        ref = laguerre.diagram(y, psi, measure=mu)
-        fast = sd._box_diagram(y, psi, box)
-        np.testing.assert_allclose(fast.masses, ref.masses, atol=1e-14)
-        np.testing.assert_allclose(fast.moments, ref.moments, atol=1e-15)
-        np.testing.assert_allclose(fast.edge_mass.toarray(), ref.edge_mass.toarray(), atol=1e-13)
-        np.testing.assert_array_equal(fast.masses == 0, ref.empty)
-
-
 def test_newton_torch_in_torch_out():
     y = torch.as_tensor(Y6, dtype=torch.float32)
     res = sd.solve(Uniform(), y, torch.as_tensor(NU6))
