@@ -14,6 +14,7 @@ import torch
 __all__ = [
     "GeometryError",
     "OtganError",
+    "as_float_array",
     "as_rng",
     "check_points",
     "check_vector",
@@ -94,8 +95,9 @@ def _finite(x) -> bool:
     return bool(np.isfinite(x.min()) and np.isfinite(x.max()))
 
 
-def _asfloat(x, name, where):
-    """Float array in the caller's library (numpy: float64 unless already floating)."""
+def as_float_array(x, name, where):
+    """A floating array of any shape in the caller's library (numpy: float64 unless already
+    floating; torch: the default dtype unless already floating). TypeError for non-numbers."""
     if is_torch(x):
         if not x.is_floating_point():
             x = x.to(torch.get_default_dtype())
@@ -119,7 +121,7 @@ def check_points(x, name: str, where: str, *, dim: int | None = None, min_points
     A 1D input of length n is read as n points in dimension 1. Returns a floating array in the
     caller's library.
     """
-    x = _asfloat(x, name, where)
+    x = as_float_array(x, name, where)
     if x.ndim == 1:
         x = x[:, None]
     if x.ndim != 2:
@@ -140,7 +142,7 @@ def check_points(x, name: str, where: str, *, dim: int | None = None, min_points
 
 def check_vector(v, n: int, name: str, where: str, *, match: str = ""):
     """Validate a finite vector of length ``n`` (a potential, say)."""
-    v = _asfloat(v, name, where)
+    v = as_float_array(v, name, where)
     if v.ndim == 0:
         v = v.reshape(1)
     if v.ndim != 1 or v.shape[0] != n:

@@ -44,7 +44,7 @@ import scipy.special
 import torch
 from scipy import integrate, optimize
 
-from ._utils import check_vector, check_weights, is_torch, like, to_numpy
+from ._utils import as_float_array, check_vector, check_weights, is_torch, like, to_numpy
 
 __all__ = [
     "LOG2",
@@ -104,25 +104,6 @@ def _scalar_out(value, ref):
     return float(value)
 
 
-def _array_in(x, name, where):
-    """A float array (numpy float64 unless already floating, or torch floating), any shape."""
-    if is_torch(x):
-        if not x.is_floating_point():
-            x = x.to(torch.get_default_dtype())
-        return x
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # pragma: no cover - exotic inputs
-        raise TypeError(f"{where}: {name!r} must be an array; got {type(x).__name__}") from exc
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        raise TypeError(f"{where}: {name!r} must be a numeric array; got dtype {arr.dtype}")
-    if not np.issubdtype(arr.dtype, np.floating):
-        arr = arr.astype(np.float64)
-    return arr
-
-
 def _common(x, y):
     """Bring ``y`` into the library/device/dtype of ``x`` when either is a torch tensor."""
     if is_torch(x):
@@ -146,8 +127,8 @@ def _finite_nonneg(x, name, where):
 
 def _histograms(p, q, where, atol):
     """Validate two probability histograms of the same (any) shape; return them flat, renormalised."""
-    p = _array_in(p, "p", where)
-    q = _array_in(q, "q", where)
+    p = as_float_array(p, "p", where)
+    q = as_float_array(q, "q", where)
     if tuple(p.shape) != tuple(q.shape):
         raise ValueError(
             f"{where}: 'q' must have the same shape as 'p' {tuple(p.shape)}; got {tuple(q.shape)}"
@@ -300,8 +281,8 @@ def js_singular():
 
 
 def _densities(p, q, where, names=("p", "q")):
-    p = _array_in(p, names[0], where)
-    q = _array_in(q, names[1], where)
+    p = as_float_array(p, names[0], where)
+    q = as_float_array(q, names[1], where)
     if tuple(p.shape) != tuple(q.shape):
         raise ValueError(
             f"{where}: {names[1]!r} must have the same shape as {names[0]!r} {tuple(p.shape)}; "
@@ -384,7 +365,7 @@ def gan_integrand(d, p, q):
 
 def _gan_integrand(d, p, q, where):
     p, q = _densities(p, q, where)
-    d = _array_in(d, "d", where)
+    d = as_float_array(d, "d", where)
     if tuple(d.shape) != tuple(p.shape):
         raise ValueError(
             f"{where}: 'd' must have the same shape as 'p' {tuple(p.shape)}; got {tuple(d.shape)}"
@@ -505,7 +486,7 @@ def parallel_lines(theta):
     """
     where = f"{_MOD}.parallel_lines"
     scalar = not is_torch(theta) and np.ndim(theta) == 0
-    t = _array_in(theta, "theta", where)
+    t = as_float_array(theta, "theta", where)
     if not bool(np.isfinite(to_numpy(t)).all()):
         raise ValueError(f"{where}: 'theta' must be finite; got {to_numpy(t)!r}")
     if is_torch(t):
@@ -566,12 +547,12 @@ def w1_histograms(p, q, positions=None, *, rtol=1e-6):
     5.0
     """
     where = f"{_MOD}.w1_histograms"
-    p = _array_in(p, "p", where)
+    p = as_float_array(p, "p", where)
     if p.ndim != 1 or p.shape[0] == 0:
         raise ValueError(f"{where}: 'p' must have shape (n,) with n >= 1; got {tuple(p.shape)}")
     n = int(p.shape[0])
     p = check_vector(p, n, "p", where)
-    q = check_vector(_array_in(q, "q", where), n, "q", where, match="'p'")
+    q = check_vector(as_float_array(q, "q", where), n, "q", where, match="'p'")
     p, q = _common(p, q)
     _finite_nonneg(p, "p", where)
     _finite_nonneg(q, "q", where)
@@ -584,7 +565,7 @@ def w1_histograms(p, q, positions=None, *, rtol=1e-6):
     if positions is None:
         x = like(np.arange(n, dtype=np.float64), p)
     else:
-        x = check_vector(_array_in(positions, "positions", where), n, "positions", where,
+        x = check_vector(as_float_array(positions, "positions", where), n, "positions", where,
                          match="'p'")
         p, x = _common(p, x)
         q, x = _common(q, x)
@@ -612,7 +593,7 @@ def _eigh(s):
 
 
 def _check_cov(s, d, name, where):
-    s = _array_in(s, name, where)
+    s = as_float_array(s, name, where)
     if s.ndim == 0 and d == 1:
         s = s.reshape(1, 1)
     if tuple(s.shape) != (d, d):
@@ -679,19 +660,19 @@ def frechet_distance(m1, S1, m2, S2):
     10.0
     """
     where = f"{_MOD}.frechet_distance"
-    m1 = _array_in(m1, "m1", where)
+    m1 = as_float_array(m1, "m1", where)
     if m1.ndim == 0:
         m1 = m1.reshape(1)
     if m1.ndim != 1 or m1.shape[0] == 0:
         raise ValueError(f"{where}: 'm1' must have shape (d,); got {tuple(m1.shape)}")
     d = int(m1.shape[0])
     m1 = check_vector(m1, d, "m1", where)
-    m2 = check_vector(_array_in(m2, "m2", where), d, "m2", where, match="'m1'")
+    m2 = check_vector(as_float_array(m2, "m2", where), d, "m2", where, match="'m1'")
     ref = next((z for z in (m1, m2, S1, S2) if is_torch(z)), None)
     if ref is not None:
         m1, m2 = like(m1, ref), like(m2, ref)
-        S1 = like(_array_in(S1, "S1", where), ref)
-        S2 = like(_array_in(S2, "S2", where), ref)
+        S1 = like(as_float_array(S1, "S1", where), ref)
+        S2 = like(as_float_array(S2, "S2", where), ref)
     S1, lam1, vec1 = _check_cov(S1, d, "S1", where)
     S2, _, _ = _check_cov(S2, d, "S2", where)
     if is_torch(S1):
@@ -935,8 +916,8 @@ def exercise_2(a, b):
     1.0
     """
     where = f"{_MOD}.exercise_2"
-    a = check_vector(_array_in(a, "a", where), 2, "a", where)
-    b = check_vector(_array_in(b, "b", where), 2, "b", where, match="a point of R^2")
+    a = check_vector(as_float_array(a, "a", where), 2, "a", where)
+    b = check_vector(as_float_array(b, "b", where), 2, "b", where, match="a point of R^2")
     a, b = _common(a, b)
     val = (a @ a + a @ b + b @ b) / 3.0 + 1.0 - 0.5 * abs(b[0] - a[0])
     return _scalar_out(val, a)

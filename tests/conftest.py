@@ -1,6 +1,8 @@
 import os
 
 import matplotlib
+import pytest
+import torch
 from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
@@ -11,3 +13,13 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny nets: one torch thread avoids oversubscribing the shared CI cores (used by the gan
+    tests through ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

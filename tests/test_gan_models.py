@@ -7,14 +7,7 @@ from torch import nn
 
 from otgan import gan
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny nets: one torch thread avoids oversubscribing the shared CI cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_mlp_generator_lecture_defaults():

@@ -11,14 +11,7 @@ from scipy.optimize import linear_sum_assignment
 from otgan import gan
 from otgan.datasets import six_points
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny nets: one torch thread avoids oversubscribing the shared CI cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 Y = six_points()
 ADVERSARIAL = ("gan", "nsgan", "wgan", "wgan-gp")
