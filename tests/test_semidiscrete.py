@@ -352,3 +352,22 @@ def test_errors_name_their_argument():
         sd.solve(mu, Y6, method="newton", record_every=3)
     with pytest.raises(ValueError, match="'tol' must be a non-negative"):
         sd.newton(mu, Y6, tol=-1.0)
+
+
+def test_newton_linear_solver_reuses_factorisation_and_matches_direct_solve():
+    """The second system (a nearby Laplacian) goes through CG preconditioned by the first LU;
+    both answers must equal a direct dense solve with the same gauge."""
+    from otgan import laguerre
+
+    rng = np.random.default_rng(21)
+    y = rng.random((200, 2))
+    solver = sd._NewtonSolver()
+    for scale in (0.0, 1e-4):
+        D = laguerre.diagram(y, scale * rng.standard_normal(200))
+        L, W = sd._laplacian(D, y)
+        rhs = rng.standard_normal(200)
+        rhs -= rhs.mean()
+        d = solver.solve(L, W, rhs)
+        dense = np.linalg.lstsq(L.toarray(), rhs, rcond=None)[0]  # minimum norm: zero mean
+        np.testing.assert_allclose(d, dense - dense.mean(), rtol=0, atol=1e-9 * np.abs(dense).max())
+    assert solver.n_factor == 1 and solver.n_cg == 1
