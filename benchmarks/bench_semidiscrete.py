@@ -268,6 +268,7 @@ def bench_newton(args, sizes):
     from otgan.measures import Uniform
 
     mu = Uniform()
+    sd.solve(mu, sites(50), tol=args.tol, method="newton")  # load the compiled diagram kernel
     rows = []
     for J in sizes:
         y = sites(J)
