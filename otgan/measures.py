@@ -292,8 +292,9 @@ class DensityMeasure(Measure):
         raise NotImplementedError
 
     @staticmethod
-    def _segments(segments, where):
-        """Segments as shapely geometries: a (m, 2, 2) array [a_k, b_k] or line geometries."""
+    def _segment_array(segments, where):
+        """A (m, 2, 2) float64 array [a_k, b_k] when ``segments`` is an array, None for line
+        geometries."""
         if isinstance(segments, np.ndarray) and segments.dtype != object or is_torch(segments):
             s = to_numpy(segments, dtype=np.float64)
             if s.ndim != 3 or s.shape[1:] != (2, 2):
@@ -301,6 +302,14 @@ class DensityMeasure(Measure):
                     f"{where}: 'segments' must have shape (m, 2, 2) (end points a_k, b_k) or be "
                     f"line geometries; got {s.shape}"
                 )
+            return s
+        return None
+
+    @classmethod
+    def _segments(cls, segments, where):
+        """Segments as shapely geometries: a (m, 2, 2) array [a_k, b_k] or line geometries."""
+        s = cls._segment_array(segments, where)
+        if s is not None:
             return shapely.linestrings(s.reshape(-1, 2), indices=np.repeat(np.arange(len(s)), 2))
         return _as_geometries(segments, where)
 
@@ -644,13 +653,8 @@ class ImageDensity(DensityMeasure):
         two pixels counts the mean of their two densities (0 outside the extent). Segments
         ``(m, 2, 2)`` or line geometries; numpy (m,)."""
         where = "ImageDensity.line_integral"
-        if isinstance(segments, np.ndarray) and segments.dtype != object or is_torch(segments):
-            s = to_numpy(segments, dtype=np.float64)
-            if s.ndim != 3 or s.shape[1:] != (2, 2):
-                raise ValueError(
-                    f"{where}: 'segments' must have shape (m, 2, 2) (end points a_k, b_k) or be "
-                    f"line geometries; got {s.shape}"
-                )
+        s = self._segment_array(segments, where)
+        if s is not None:
             a, b, owner, m = s[:, 0], s[:, 1], np.arange(s.shape[0]), s.shape[0]
         else:
             geoms = _as_geometries(segments, where)
