@@ -131,6 +131,18 @@ def image_convention(ax):
     return ax
 
 
+def _square(a, name, fn):
+    """An (n, n) image: 2D arrays as they are, a flat (n*n,) grid (as from :func:`grid`)
+    reshaped; anything else is a ValueError naming ``name``."""
+    if a.ndim == 1:
+        n = round(np.sqrt(a.size))
+        if n * n == a.size:
+            return a.reshape(n, n)
+    elif a.ndim == 2:
+        return a
+    raise ValueError(f"{_where(fn)}: {name!r} must have shape (n, n) or (n*n,); got {a.shape}")
+
+
 def landscape(
     ax,
     values,
@@ -167,19 +179,7 @@ def landscape(
     -------
     matplotlib.axes.Axes
     """
-    v = to_numpy(values, dtype=np.float64)
-    if v.ndim == 1:
-        n = round(np.sqrt(v.size))
-        if n * n != v.size:
-            raise ValueError(
-                f"{_where('landscape')}: 'values' must have shape (n, n) or (n*n,); "
-                f"got {v.shape}"
-            )
-        v = v.reshape(n, n)
-    if v.ndim != 2:
-        raise ValueError(
-            f"{_where('landscape')}: 'values' must have shape (n, n) or (n*n,); got {v.shape}"
-        )
+    v = _square(to_numpy(values, dtype=np.float64), "values", "landscape")
     xmin, xmax, ymin, ymax = _extent(extent, "landscape")
     im = ax.imshow(
         v,
@@ -280,19 +280,7 @@ def cells_from_labels(
     -------
     matplotlib.axes.Axes
     """
-    lab = to_numpy(labels)
-    if lab.ndim == 1:
-        n = round(np.sqrt(lab.size))
-        if n * n != lab.size:
-            raise ValueError(
-                f"{_where('cells_from_labels')}: 'labels' must have shape (n, n) or (n*n,); "
-                f"got {lab.shape}"
-            )
-        lab = lab.reshape(n, n)
-    if lab.ndim != 2:
-        raise ValueError(
-            f"{_where('cells_from_labels')}: 'labels' must have shape (n, n); got {lab.shape}"
-        )
+    lab = _square(to_numpy(labels), "labels", "cells_from_labels")
     xmin, xmax, ymin, ymax = _extent(extent, "cells_from_labels")
     edge = np.zeros(lab.shape, dtype=bool)
     edge[:-1, :] |= lab[:-1, :] != lab[1:, :]
