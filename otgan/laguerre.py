@@ -137,6 +137,12 @@ class LaguerreDiagram:
             f"domain area={self.domain.area:.6g})"
         )
 
+    def semi_dual(self, nu) -> float:
+        r"""Exact semi-dual at this diagram's ``psi``: ``H(psi) = sum_j int_{L_j} ||x - y_j||^2
+        dmu - psi . mu(L) + nu . psi`` (``= int psi^c dmu + nu . psi``); ``nu`` (J,)."""
+        nu = np.asarray(nu, dtype=np.float64)
+        return float(np.sum(self.moments) - self.psi @ self.masses + nu @ self.psi)
+
     @cached_property
     def polygons(self) -> np.ndarray:
         J = self.y.shape[0]

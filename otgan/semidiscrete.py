@@ -223,11 +223,6 @@ def _rel_errors(masses, nu):
     return float(rel.max()), float(rel.mean())
 
 
-def _semi_dual_exact(D, psi, nu):
-    """``H(psi) = sum_j (moment_j - psi_j mass_j) + nu . psi`` from an exact diagram."""
-    return float(np.sum(D.moments) - psi @ D.masses + nu @ psi)
-
-
 def _laplacian(D, y):
     """The weighted Laplacian ``L = diag(W 1) - W``, ``W_ij = edge_mass_ij / (2 |y_i - y_j|)``.
 
@@ -347,7 +342,8 @@ def newton(mu, y, nu=None, *, tol=1e-9, max_iter=100, psi0=None, max_halvings=30
     semi-definite, kernel = the constants on the connected cell graph). Each iteration
 
     1. solves ``L d = nu - G(psi)`` with the gauge fixed (one grounded node, then ``d`` shifted to
-       zero mean; scipy's sparse LU),
+       zero mean): a sparse LU for the first system, then conjugate gradients preconditioned by
+       the last LU while they converge (see ``_NewtonSolver``),
     2. takes the largest step ``alpha in {1, 1/2, 1/4, ...}`` such that every cell keeps mass
        ``>= eps0 / 2`` with ``eps0 = min(min_j G_j(psi0), min_j nu_j)`` and
        ``||G(psi + alpha d) - nu|| <= (1 - alpha / 2) ||G(psi) - nu||`` (KMT's condition; the
@@ -470,7 +466,7 @@ def _newton(mu, yn, nun, tol, max_iter, psi0, max_halvings, y_in, where):
     hist = {
         "max_rel_error": [err],
         "mean_rel_error": [mean_err],
-        "semi_dual": [_semi_dual_exact(D, psi, nun)],
+        "semi_dual": [D.semi_dual(nun)],
         "step": [float("nan")],
         "n_diagrams": [n_diag],
         "time": [time.perf_counter() - t0],
@@ -506,7 +502,7 @@ def _newton(mu, yn, nun, tol, max_iter, psi0, max_halvings, y_in, where):
         err, mean_err = _rel_errors(masses, nun)
         hist["max_rel_error"].append(err)
         hist["mean_rel_error"].append(mean_err)
-        hist["semi_dual"].append(_semi_dual_exact(D, psi, nun))
+        hist["semi_dual"].append(D.semi_dual(nun))
         hist["step"].append(alpha)
         hist["n_diagrams"].append(n_diag)
         hist["time"].append(time.perf_counter() - t0)
@@ -850,7 +846,7 @@ def _asgd(mu, y_in, yn, nun, cost, gamma, batch_size, n_iter, psi0, rng, callbac
             rec["record_iter"].append(k)
             rec["max_rel_error"].append(err)
             rec["mean_rel_error"].append(mean_err)
-            rec["semi_dual"].append(_semi_dual_exact(D, psi_np, nun))
+            rec["semi_dual"].append(D.semi_dual(nun))
             rec["time"].append(work)
             t_start = time.perf_counter()
         if stop:
@@ -870,7 +866,7 @@ def _asgd(mu, y_in, yn, nun, cost, gamma, batch_size, n_iter, psi0, rng, callbac
     if can_exact:
         D = _diagram(yn, psi_np, mu)
         masses = np.asarray(D.masses, dtype=np.float64)
-        value = _semi_dual_exact(D, psi_np, nun)
+        value = D.semi_dual(nun)
     else:
         xe = _sample(mu, n_eval, rng)
         xe_w = like(xe, psi_w) if torch_w else np.asarray(xe, dtype=np.float64)
