@@ -6,31 +6,36 @@ Private module. :func:`power_cells` computes every power cell
 
     L_i = \{x \in B : \|x - y_i\|^2 - \psi_i \le \|x - y_k\|^2 - \psi_k \ \forall k\}
 
-of sites ``y`` with weights ``psi`` (``max psi = 0``), clipped to a rectangle ``B``, together with
-its area and its first and second moments about :math:`y_i`.
+of sites ``y`` with weights ``psi``, clipped to a rectangle ``B``, together with its area and its
+first and second moments about :math:`y_i`.
 
-Neighbour search: the sites are bucketed in a rectilinear grid whose column and row edges are
-quantiles of the coordinates (balanced buckets for clustered sites and outliers; the first and
-last columns and rows extend to infinity). Every cell starts as ``B`` and is clipped by the sites
-of the rings of buckets around the bucket of :math:`y_i`, ring after ring, each ring's sites in
-increasing order of the lifted distance :math:`D_k^2 = \|y_i - y_k\|^2 - \psi_k` (the squared
-distance from :math:`(y_i, 0)` to the lifted site :math:`(y_k, \sqrt{-\psi_k})`). If :math:`r` is
-the largest distance from :math:`y_i` to the current cell, a site with :math:`D_k \ge r + \sqrt{r^2
-- \psi_i}` cannot cut it (Lévy 2015's security radius: :math:`\sqrt{\|x - y_k\|^2 - \psi_k} \ge
-D_k - \|x - y_i\|` in the lifted space), and :math:`D_k \ge \|y_i - y_k\|`. The sites of the rings
-:math:`\ge q` lie outside the block of columns and rows of the rings :math:`< q`, so the search
-stops at the first ring whose block's distance from :math:`y_i` reaches the security radius; a
-whole bucket is skipped when the squared distance to its rectangle plus its smallest
-:math:`-\psi_k` reaches it. Only the visiting order depends on the grid: the cells are exact
-whatever the distribution of the sites. The cost grows with the security radius: weights that
-vary by much more than the squared spacing of the sites across the domain (cells far from their
-sites) make every cell visit many buckets.
+**Neighbour search.** The sites are put in a kd-tree (median splits along the wider side, leaves
+of at most ``leaf`` sites; every node stores the bounding box of its sites and their largest
+weight :math:`P`). The cells are built in the tree's order (neighbouring cells one after the
+other). Each cell starts as ``B`` and the tree is walked depth first, the child whose power lower
+bound at :math:`y_i` is smaller first. A node is skipped when no site in it can cut the current
+cell: the cell is convex, so a site :math:`k` cuts it only if it beats :math:`i` at one of its
+vertices :math:`v`, and :math:`\|v - y_k\|^2 - \psi_k \ge d(v, \mathrm{box})^2 - P`. The test
+uses the vertices of the current cell and the largest weight *of that node* (not of all sites):
+the walk visits the few nodes around the cell whatever the spread of ``psi``, and needs no
+security radius.
 
-Clipping of a convex polygon by :math:`s(x) = \langle x, y_k - y_i \rangle - (w_k - w_i)/2 \le 0`,
-:math:`w = \|y\|^2 - \psi`: vertices with :math:`s \le 0` are kept, a new vertex is created only
-where an edge goes strictly from one side to the other (a half-plane through a vertex creates no
-vertex: ties are exact), and every edge remembers the site that created it (-1: the box). The
-working polygon and the output buffers grow as needed (no fixed vertex limit).
+**Arithmetic.** Everything is computed in the frame of the cell's site, :math:`z = x - y_i`. The
+half-plane of site :math:`k` is
+
+.. math::
+
+    \langle z, u \rangle \le \tfrac12 (\|u\|^2 + \psi_i - \psi_k), \qquad u = y_k - y_i,
+
+in which no term cancels: :math:`u` is exact for nearby sites (Sterbenz) and :math:`\|u\|^2` is
+accurate to a few ulps of itself, so two sites ``1e-12`` apart get their bisector to ``1e-28``
+(the form :math:`2 \langle x, y_k - y_i\rangle \le \|y_k\|^2 - \|y_i\|^2 - \ldots` loses all its
+digits there). Areas and moments are the shoelace sums in the same frame.
+
+Clipping of a convex polygon by :math:`s(z) \le 0`: vertices with :math:`s \le 0` are kept, a new
+vertex is created only where an edge goes strictly from one side to the other (a half-plane
+through a vertex creates no vertex: ties are exact), and every edge remembers the site that
+created it (-1: the box). The working polygon and the output buffers grow as needed.
 """
 
 from __future__ import annotations
@@ -41,134 +46,135 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-__all__ = ["build_grid", "cells_range", "power_cells", "scatter_padded"]
+__all__ = ["PowerCells", "build_tree", "cells_range", "edge_pairs", "gather", "power_cells",
+           "symmetric_csr"]
 
-_OCCUPANCY = 2.0  # mean number of sites per grid bucket
-
-
-@numba.njit(cache=True, nogil=True)
-def _clip(px, py, pl, n, qx, qy, ql, a0, a1, b, lab, s):
-    """Clip the polygon (px, py, pl)[:n] by a0 x + a1 y - b <= 0 into (qx, qy, ql); returns the
-    new vertex count (qx... must hold n + 1 entries)."""
-    for c in range(n):
-        s[c] = px[c] * a0 + py[c] * a1 - b
-    m = 0
-    for c in range(n):
-        cn = c + 1 if c + 1 < n else 0
-        sc = s[c]
-        sn = s[cn]
-        if sc <= 0.0:
-            qx[m] = px[c]
-            qy[m] = py[c]
-            ql[m] = lab if (sc == 0.0 and sn > 0.0) else pl[c]
-            m += 1
-        if (sc < 0.0 and sn > 0.0) or (sc > 0.0 and sn < 0.0):
-            t = sc / (sc - sn)
-            x0 = px[c]
-            y0 = py[c]
-            qx[m] = x0 + t * (px[cn] - x0)
-            qy[m] = y0 + t * (py[cn] - y0)
-            ql[m] = lab if sc < 0.0 else pl[c]
-            m += 1
-    return m
+_LEAF = 8  # sites per kd-tree leaf
 
 
 @numba.njit(cache=True, nogil=True)
-def _sort_by_key(idx, key, m):
-    """Sort idx[:m], key[:m] by key (insertion sort; m is small in practice)."""
-    if m > 48:
-        o = np.argsort(key[:m], kind="mergesort")
-        ti = idx[:m][o]
-        tk = key[:m][o]
-        idx[:m] = ti
-        key[:m] = tk
-        return
-    for a in range(1, m):
-        kv = key[a]
-        iv = idx[a]
-        c = a - 1
-        while c >= 0 and key[c] > kv:
-            key[c + 1] = key[c]
-            idx[c + 1] = idx[c]
-            c -= 1
-        key[c + 1] = kv
-        idx[c + 1] = iv
+def _select(perm, coord, lo, hi, k):
+    """Reorder perm[lo:hi] so that coord[perm[k]] is the k-th smallest, smaller (or equal)
+    values before it and larger (or equal) after it (Hoare's quickselect, median of three)."""
+    while hi - lo > 1:
+        mid = (lo + hi - 1) // 2
+        a = coord[perm[lo]]
+        b = coord[perm[mid]]
+        c = coord[perm[hi - 1]]
+        if a > b:
+            a, b = b, a
+        if b > c:
+            b = c
+        pivot = max(a, b)
+        i = lo
+        j = hi - 1
+        while i <= j:
+            while coord[perm[i]] < pivot:
+                i += 1
+            while coord[perm[j]] > pivot:
+                j -= 1
+            if i <= j:
+                t = perm[i]
+                perm[i] = perm[j]
+                perm[j] = t
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j + 1
+        elif k >= i:
+            lo = i
+        else:
+            return
 
 
 @numba.njit(cache=True, nogil=True)
-def _security(px, py, n, cx, cy, gap_i):
-    r2 = 0.0
-    for c in range(n):
-        dx = px[c] - cx
-        dy = py[c] - cy
-        d = dx * dx + dy * dy
-        r2 = max(r2, d)
-    if n == 0:
-        r2 = 0.0
-    thr = np.sqrt(r2) + np.sqrt(r2 + gap_i)
-    return thr * thr
-
-
-@numba.njit(cache=True, nogil=True)
-def build_grid(yx, yy, psi, ex, ey):
-    """Bucket the sites (weights psi, max psi = 0) in the rectilinear grid of column edges
-    ``ex`` and row edges ``ey`` (non-decreasing; column ``c`` holds ``ex[c] <= x < ex[c + 1]``,
-    the first and last columns extend to infinity, rows likewise). Returns the sites sorted by
-    bucket (``items``: original indices) with their coordinates, ``-psi`` and ``|y|^2 - psi``,
-    the bucket of each, the bucket offsets ``start`` and the smallest ``-psi`` of each bucket."""
+def build_tree(yx, yy, psi, leaf):
+    """kd-tree of the sites. Returns ``perm`` (tree order -> site), the node arrays ``start``,
+    ``end`` (range of ``perm``), ``child`` (first child, -1 for a leaf; the second is
+    ``child + 1``), ``bbox`` (n, 4) = (xmin, ymin, xmax, ymax) of the node's sites and ``pmax``
+    the largest weight in the node; node 0 is the root."""
     J = yx.size
-    nx = ex.size - 1
-    ny = ey.size - 1
-    nb = nx * ny
-    bid = np.empty(J, np.int64)
-    cnt = np.zeros(nb + 1, np.int64)
-    inner_x = ex[1:nx]
-    inner_y = ey[1:ny]
-    for k in range(J):
-        b = (np.searchsorted(inner_y, yy[k], side="right") * nx
-             + np.searchsorted(inner_x, yx[k], side="right"))
-        bid[k] = b
-        cnt[b + 1] += 1
-    for b in range(nb):
-        cnt[b + 1] += cnt[b]
-    items = np.empty(J, np.int64)
-    fillp = cnt[:-1].copy()
-    for k in range(J):
-        b = bid[k]
-        items[fillp[b]] = k
-        fillp[b] += 1
-    gx = np.empty(J)
-    gy = np.empty(J)
-    gap = np.empty(J)
-    w = np.empty(J)
-    gb = np.empty(J, np.int64)
-    gmin = np.full(nb, np.inf)
-    for t in range(J):
-        k = items[t]
-        gx[t] = yx[k]
-        gy[t] = yy[k]
-        gap[t] = -psi[k]
-        w[t] = yx[k] * yx[k] + yy[k] * yy[k] - psi[k]
-        b = bid[k]
-        gb[t] = b
-        gmin[b] = min(gmin[b], gap[t])
-    return items, gx, gy, gap, w, gb, cnt, gmin
+    perm = np.arange(J)
+    cap = 2 * (J // max(leaf // 2, 1) + 1) + 1
+    start = np.empty(cap, np.int64)
+    end = np.empty(cap, np.int64)
+    child = np.full(cap, -1, np.int64)
+    bbox = np.empty((cap, 4))
+    pmax = np.empty(cap)
+    start[0] = 0
+    end[0] = J
+    nn = 1
+    stack = np.empty(128, np.int64)
+    stack[0] = 0
+    sp = 1
+    while sp > 0:
+        sp -= 1
+        node = stack[sp]
+        s = start[node]
+        e = end[node]
+        x0 = np.inf
+        y0 = np.inf
+        x1 = -np.inf
+        y1 = -np.inf
+        pm = -np.inf
+        for t in range(s, e):
+            k = perm[t]
+            x0 = min(x0, yx[k])
+            x1 = max(x1, yx[k])
+            y0 = min(y0, yy[k])
+            y1 = max(y1, yy[k])
+            pm = max(pm, psi[k])
+        bbox[node, 0] = x0
+        bbox[node, 1] = y0
+        bbox[node, 2] = x1
+        bbox[node, 3] = y1
+        pmax[node] = pm
+        if e - s <= leaf:
+            continue
+        mid = (s + e) // 2
+        if x1 - x0 >= y1 - y0:
+            _select(perm, yx, s, e, mid)
+        else:
+            _select(perm, yy, s, e, mid)
+        child[node] = nn
+        start[nn] = s
+        end[nn] = mid
+        start[nn + 1] = mid
+        end[nn + 1] = e
+        stack[sp] = nn
+        stack[sp + 1] = nn + 1
+        sp += 2
+        nn += 2
+    return perm, start[:nn], end[:nn], child[:nn], bbox[:nn], pmax[:nn]
 
 
 @numba.njit(cache=True, nogil=True)
-def cells_range(p0, p1, items, gx, gy, gap, w, gb, start, gmin, ex, ey, xlo, ylo, xhi, yhi):
-    """Power cells of the bucket-sorted sites ``p0 <= t < p1`` (see :func:`build_grid`), clipped
-    to the box. Returns, for each of these sites in that order, the offset ``ptr`` into the flat
-    arrays ``vx, vy`` (vertices, counter-clockwise) and ``lab`` (original index of the site that
-    created the edge from each vertex to the next; -1 the box), the vertex count, and the area,
-    first moment and second moment about ``y_i`` (polar: :math:`\\int \\|x - y_i\\|^2 dx`).
-    An empty cell has 0 vertices (a degenerate one may keep 1 or 2 vertices of zero area, as the
-    half-planes leave them)."""
-    J = gx.size
-    nx = ex.size - 1
-    ny = ey.size - 1
+def _node_bound(bbox, node, cx, cy):
+    """Squared distance from (cx, cy) to the node's bounding box."""
+    dx = max(bbox[node, 0] - cx, 0.0, cx - bbox[node, 2])
+    dy = max(bbox[node, 1] - cy, 0.0, cy - bbox[node, 3])
+    return dx * dx + dy * dy
+
+
+@numba.njit(cache=True, nogil=True)
+def cells_range(p0, p1, gx, gy, gp, items, start, end, child, bbox, pmax, xlo, ylo, xhi, yhi,
+                cap, cap_out):
+    """Power cells of the sites at tree positions ``p0 <= t < p1`` (``gx, gy, gp``: coordinates
+    and weights in tree order, ``items`` the original indices; the tree from
+    :func:`build_tree`), clipped to the box.
+
+    Returns ``p_done`` (the cells ``p0 <= t < p_done`` were computed: fewer than asked when a
+    cell needs more than ``cap`` vertices or the output more than ``cap_out``; the caller goes
+    on from ``p_done`` with larger buffers) and, for each computed cell in order, the offset
+    ``ptr`` into the flat arrays ``vx, vy`` (vertices, counter-clockwise) and ``lab`` (original
+    index of the site that created the edge from each vertex to the next; -1 the box), the
+    vertex count, and the area, first moment and second moment about ``y_i`` (polar:
+    :math:`\\int \\|x - y_i\\|^2 dx`). An empty cell has 0 vertices (a degenerate one may keep 1
+    or 2 vertices of zero area, as the half-planes leave them).
+
+    No array variable is ever rebound here (numba then keeps the arrays out of reference
+    counting in the loops, which otherwise costs more than the geometry)."""
     M = p1 - p0
-    cap_out = 8 * M + 64
     ox = np.empty(cap_out)
     oy = np.empty(cap_out)
     ol = np.empty(cap_out, np.int64)
@@ -178,140 +184,152 @@ def cells_range(p0, p1, items, gx, gy, gap, w, gb, start, gmin, ex, ey, xlo, ylo
     sx = np.zeros(M)
     sy = np.zeros(M)
     i2 = np.zeros(M)
-    # ---- working buffers (grown when a cell needs more vertices)
-    cap = 64
-    px = np.empty(cap)
-    py = np.empty(cap)
-    pl = np.empty(cap, np.int64)
-    qx = np.empty(cap)
-    qy = np.empty(cap)
-    ql = np.empty(cap, np.int64)
+    # two working polygons (clipping goes from one to the other) and the half-plane values
+    wx = np.empty((2, cap))
+    wy = np.empty((2, cap))
+    wl = np.empty((2, cap), np.int64)
     s = np.empty(cap)
-    cidx = np.empty(J, np.int64)
-    ckey = np.empty(J)
+    stack = np.empty(256, np.int64)
+    leaf = 1
+    for node in range(start.size):
+        leaf = max(leaf, end[node] - start[node])
+    lidx = np.empty(leaf, np.int64)
+    lkey = np.empty(leaf)
     fill = 0
+    p_done = p1
     for i in range(p0, p1):
         cx = gx[i]
         cy = gy[i]
-        px[0] = xlo
-        py[0] = ylo
-        px[1] = xhi
-        py[1] = ylo
-        px[2] = xhi
-        py[2] = yhi
-        px[3] = xlo
-        py[3] = yhi
+        pi = gp[i]
+        cur = 0
+        # the box in the frame of y_i
+        wx[0, 0] = xlo - cx
+        wy[0, 0] = ylo - cy
+        wx[0, 1] = xhi - cx
+        wy[0, 1] = ylo - cy
+        wx[0, 2] = xhi - cx
+        wy[0, 2] = yhi - cy
+        wx[0, 3] = xlo - cx
+        wy[0, 3] = yhi - cy
         for c in range(4):
-            pl[c] = -1
+            wl[0, c] = -1
         n = 4
-        thr2 = _security(px, py, n, cx, cy, gap[i])
-        bi = gb[i]
-        by = bi // nx
-        bx = bi - by * nx
-        q = 0
-        while True:
-            if q >= 1:
-                if bx - q < 0 and by - q < 0 and bx + q >= nx and by + q >= ny:
-                    break  # every bucket visited
-                # sites in rings >= q lie outside the columns bx - q < c < bx + q and the rows
-                # by - q < r < by + q (the border columns and rows extend to infinity)
-                lim = np.inf
-                if bx - q >= 0:
-                    lim = min(lim, cx - ex[bx - q + 1])
-                if bx + q < nx:
-                    lim = min(lim, ex[bx + q] - cx)
-                if by - q >= 0:
-                    lim = min(lim, cy - ey[by - q + 1])
-                if by + q < ny:
-                    lim = min(lim, ey[by + q] - cy)
-                if lim > 0.0 and lim * lim >= thr2:
+        stack[0] = 0
+        sp = 1
+        overflow = False
+        while sp > 0 and n > 0:
+            sp -= 1
+            node = stack[sp]
+            # skip the node if no site in it beats y_i at a vertex of the cell
+            bx0 = bbox[node, 0] - cx
+            by0 = bbox[node, 1] - cy
+            bx1 = bbox[node, 2] - cx
+            by1 = bbox[node, 3] - cy
+            dp = pmax[node] - pi
+            cut = False
+            for c in range(n):
+                zx = wx[cur, c]
+                zy = wy[cur, c]
+                dx = 0.0
+                if zx < bx0:
+                    dx = bx0 - zx
+                elif zx > bx1:
+                    dx = zx - bx1
+                dy = 0.0
+                if zy < by0:
+                    dy = by0 - zy
+                elif zy > by1:
+                    dy = zy - by1
+                if dx * dx + dy * dy - dp < zx * zx + zy * zy:
+                    cut = True
                     break
-            # gather the candidates of ring q
+            if not cut:
+                continue
+            ch = child[node]
+            if ch >= 0:
+                # depth first: the child holding y_i first (its own leaf clips the box to about
+                # the cell), else the child with the smaller power lower bound at y_i
+                if end[ch] > i >= start[ch]:
+                    first_a = True
+                elif end[ch + 1] > i >= start[ch + 1]:
+                    first_a = False
+                else:
+                    first_a = (_node_bound(bbox, ch, cx, cy) - pmax[ch]
+                               <= _node_bound(bbox, ch + 1, cx, cy) - pmax[ch + 1])
+                if first_a:
+                    stack[sp] = ch + 1
+                    stack[sp + 1] = ch
+                else:
+                    stack[sp] = ch
+                    stack[sp + 1] = ch + 1
+                sp += 2
+                continue
+            # the leaf's sites in increasing power distance from y_i (the nearest cut most)
             m = 0
-            for ry in range(max(by - q, 0), min(by + q, ny - 1) + 1):
-                if q == 0 or ry == by - q or ry == by + q:  # a full row of the ring
-                    rx = max(bx - q, 0)
-                    rx_end = min(bx + q, nx - 1)
-                    step = 1
-                else:  # its two ends
-                    rx = bx - q
-                    rx_end = bx + q
-                    step = 2 * q
-                while rx <= rx_end:
-                    if rx >= 0 and rx < nx:
-                        b = ry * nx + rx
-                        if start[b + 1] > start[b]:
-                            # distance to the bucket's rectangle (border buckets unbounded)
-                            dx = 0.0
-                            if rx > 0 and cx < ex[rx]:
-                                dx = ex[rx] - cx
-                            elif rx < nx - 1 and cx > ex[rx + 1]:
-                                dx = cx - ex[rx + 1]
-                            dy = 0.0
-                            if ry > 0 and cy < ey[ry]:
-                                dy = ey[ry] - cy
-                            elif ry < ny - 1 and cy > ey[ry + 1]:
-                                dy = cy - ey[ry + 1]
-                            if dx * dx + dy * dy + gmin[b] < thr2:
-                                for k in range(start[b], start[b + 1]):
-                                    if k == i:
-                                        continue
-                                    ux = gx[k] - cx
-                                    uy = gy[k] - cy
-                                    d2 = ux * ux + uy * uy + gap[k]
-                                    if d2 < thr2:
-                                        cidx[m] = k
-                                        ckey[m] = d2
-                                        m += 1
-                    rx += step
-            _sort_by_key(cidx, ckey, m)
+            for k in range(start[node], end[node]):
+                if k != i:
+                    ux = gx[k] - cx
+                    uy = gy[k] - cy
+                    key = ux * ux + uy * uy - gp[k]
+                    c = m - 1
+                    while c >= 0 and lkey[c] > key:
+                        lkey[c + 1] = lkey[c]
+                        lidx[c + 1] = lidx[c]
+                        c -= 1
+                    lkey[c + 1] = key
+                    lidx[c + 1] = k
+                    m += 1
             for t in range(m):
-                if ckey[t] >= thr2:
-                    break
-                k = cidx[t]
-                a0 = gx[k] - cx
-                a1 = gy[k] - cy
-                bb = 0.5 * (w[k] - w[i])
-                out = False
+                k = lidx[t]
+                ux = gx[k] - cx
+                uy = gy[k] - cy
+                # half-plane <z, u> <= (|u|^2 + psi_i - psi_k) / 2 in the frame of y_i
+                hb = 0.5 * ((ux * ux + uy * uy) + (pi - gp[k]))
+                cuts = False
                 for c in range(n):
-                    if px[c] * a0 + py[c] * a1 - bb > 0.0:
-                        out = True
-                        break
-                if not out:
+                    sc = wx[cur, c] * ux + wy[cur, c] * uy - hb
+                    s[c] = sc
+                    if sc > 0.0:
+                        cuts = True
+                if not cuts:
                     continue
                 if n + 1 > cap:
-                    cap *= 2
-                    nx_ = np.empty(cap)
-                    ny_ = np.empty(cap)
-                    nl_ = np.empty(cap, np.int64)
-                    nx_[:n] = px[:n]
-                    ny_[:n] = py[:n]
-                    nl_[:n] = pl[:n]
-                    px, py, pl = nx_, ny_, nl_
-                    qx = np.empty(cap)
-                    qy = np.empty(cap)
-                    ql = np.empty(cap, np.int64)
-                    s = np.empty(cap)
-                n = _clip(px, py, pl, n, qx, qy, ql, a0, a1, bb, items[k], s)
-                px, qx = qx, px
-                py, qy = qy, py
-                pl, ql = ql, pl
+                    overflow = True
+                    break
+                # clip polygon `cur` into `nxt`
+                nxt = 1 - cur
+                lab = items[k]
+                mm = 0
+                for c in range(n):
+                    cn = c + 1 if c + 1 < n else 0
+                    sc = s[c]
+                    sn = s[cn]
+                    if sc <= 0.0:
+                        wx[nxt, mm] = wx[cur, c]
+                        wy[nxt, mm] = wy[cur, c]
+                        wl[nxt, mm] = lab if (sc == 0.0 and sn > 0.0) else wl[cur, c]
+                        mm += 1
+                    if (sc < 0.0 and sn > 0.0) or (sc > 0.0 and sn < 0.0):
+                        tt = sc / (sc - sn)
+                        x0 = wx[cur, c]
+                        y0 = wy[cur, c]
+                        wx[nxt, mm] = x0 + tt * (wx[cur, cn] - x0)
+                        wy[nxt, mm] = y0 + tt * (wy[cur, cn] - y0)
+                        wl[nxt, mm] = lab if sc < 0.0 else wl[cur, c]
+                        mm += 1
+                n = mm
+                cur = nxt
                 if n == 0:
                     break
-                thr2 = _security(px, py, n, cx, cy, gap[i])
-            if n == 0:
+            if overflow:
                 break
-            q += 1
-        # ---- write the cell and its moments
-        if fill + n > cap_out:
-            cap_out = 2 * cap_out + n
-            tx = np.empty(cap_out)
-            ty = np.empty(cap_out)
-            tl = np.empty(cap_out, np.int64)
-            tx[:fill] = ox[:fill]
-            ty[:fill] = oy[:fill]
-            tl[:fill] = ol[:fill]
-            ox, oy, ol = tx, ty, tl
+            if sp + 2 > stack.size:  # pragma: no cover - the tree is shallower than this
+                overflow = True
+                break
+        if overflow or fill + n > cap_out:
+            p_done = i
+            break
+        # ---- write the cell (global coordinates) and its moments (frame of y_i)
         j = i - p0
         ptr[j] = fill
         nvert[j] = n
@@ -320,14 +338,14 @@ def cells_range(p0, p1, items, gx, gy, gap, w, gb, start, gmin, ex, ey, xlo, ylo
         fy = 0.0
         f2 = 0.0
         for c in range(n):
-            ox[fill + c] = px[c]
-            oy[fill + c] = py[c]
-            ol[fill + c] = pl[c]
+            ox[fill + c] = wx[cur, c] + cx
+            oy[fill + c] = wy[cur, c] + cy
+            ol[fill + c] = wl[cur, c]
             cn = c + 1 if c + 1 < n else 0
-            x0 = px[c] - cx
-            y0 = py[c] - cy
-            x1 = px[cn] - cx
-            y1 = py[cn] - cy
+            x0 = wx[cur, c]
+            y0 = wy[cur, c]
+            x1 = wx[cur, cn]
+            y1 = wy[cur, cn]
             cr = x0 * y1 - x1 * y0
             a += cr
             fx += (x0 + x1) * cr
@@ -338,103 +356,228 @@ def cells_range(p0, p1, items, gx, gy, gap, w, gb, start, gmin, ex, ey, xlo, ylo
         sy[j] = fy / 6.0
         i2[j] = f2 / 12.0
         fill += n
-    return ptr, nvert, ox[:fill], oy[:fill], ol[:fill], area, sx, sy, i2
+    k = p_done - p0
+    return (p_done, ptr[:k], nvert[:k], ox[:fill], oy[:fill], ol[:fill], area[:k], sx[:k],
+            sy[:k], i2[:k])
 
 
-def _edges(yx, yy, occupancy):
-    """Column and row edges of the bucket grid: about ``J / occupancy`` buckets, as many columns
-    per unit length as rows (from the sites' bounding box), placed at quantiles of a strided
-    sample of the coordinates so that clustered sites or outliers still give balanced buckets."""
-    J = yx.size
-    W = float(yx.max() - yx.min())
-    H = float(yy.max() - yy.min())
-    nbk = max(J / occupancy, 1.0)
-    if W > 0 and H > 0:
-        nx = np.sqrt(nbk * W / H)
-        ny = nbk / nx
-    else:
-        nx, ny = (nbk, 1.0) if W >= H else (1.0, nbk)
-    nx = int(min(max(round(nx), 1), J))
-    ny = int(min(max(round(ny), 1), J))
-    out = []
-    for v, m in ((yx, nx), (yy, ny)):
-        step = max(J // (32 * m), 1)
-        smp = np.sort(v[::step])
-        e = smp[(np.arange(m + 1) * (smp.size - 1)) // m]
-        out.append(np.ascontiguousarray(e, dtype=np.float64))
+def _cells(p0, p1, *args):
+    """:func:`cells_range` over ``p0 <= t < p1``, restarted with doubled buffers where a cell
+    or the output outgrows them; returns the parts ``(ptr, n, vx, vy, lab, area, sx, sy, i2)``
+    concatenated."""
+    cap, cap_out = 64, 8 * (p1 - p0) + 64
+    parts = []
+    while p0 < p1:
+        done, *part = cells_range(p0, p1, *args, cap, cap_out)
+        if done < p1:
+            if done == p0:  # the first cell needs more room
+                cap *= 2
+                cap_out = 2 * cap_out + cap
+            else:
+                cap_out = 8 * (p1 - done) + 64 + cap
+        parts.append(part)
+        p0 = done
+    if len(parts) == 1:
+        return parts[0]
+    shift = np.cumsum([0] + [p[2].size for p in parts[:-1]])
+    out = [np.concatenate([p[0] + sh for p, sh in zip(parts, shift)])]
+    out += [np.concatenate([p[k] for p in parts]) for k in range(1, 9)]
     return out
 
 
-def power_cells(yx, yy, psi, box, *, occupancy=_OCCUPANCY, threads=None):
-    """Power cells of the sites (yx, yy) with weights ``psi`` (``max psi = 0``) clipped to
-    ``box = (xlo, ylo, xhi, yhi)``.
+def _threads(J, threads):
+    if threads is not None:
+        return max(int(threads), 1)
+    try:
+        ncpu = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        ncpu = os.cpu_count() or 1
+    return min(ncpu, 8) if J >= 4096 else 1
 
-    The cells are computed in bucket order by :func:`cells_range` on ``threads`` contiguous
+
+class PowerCells:
+    """Flat result of :func:`power_cells`, per original site index ``i``: the vertices of cell
+    ``i`` are ``vx[ptr[i]:ptr[i] + n[i]]`` (likewise ``vy``, and ``lab``: the site that created
+    the edge from each vertex to the next, -1 the box); ``area``, ``sx, sy`` (first moment about
+    ``y_i``) and ``i2`` (second moment about ``y_i``)."""
+
+    __slots__ = ("vx", "vy", "lab", "ptr", "n", "area", "sx", "sy", "i2")
+
+    def __init__(self, vx, vy, lab, ptr, n, area, sx, sy, i2):
+        self.vx, self.vy, self.lab, self.ptr, self.n = vx, vy, lab, ptr, n
+        self.area, self.sx, self.sy, self.i2 = area, sx, sy, i2
+
+
+def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF):
+    """Power cells of the sites (yx, yy) with weights ``psi`` clipped to
+    ``box = (xlo, ylo, xhi, yhi)``; returns a :class:`PowerCells`.
+
+    The cells are computed in tree order by :func:`cells_range` on ``threads`` contiguous
     ranges of sites in parallel (the kernels release the GIL; default: the number of CPUs, at
     most 8, one for small problems).
-
-    Returns ``X, Y, L`` (J, V) padded vertex arrays (counter-clockwise, padded with copies of
-    vertex 0; L the site that created each edge, -1 the box), ``n`` (J,) vertex counts and
-    ``area, sx, sy, i2`` (J,) the area and the moments about each site.
     """
     yx = np.ascontiguousarray(yx, dtype=np.float64)
     yy = np.ascontiguousarray(yy, dtype=np.float64)
     psi = np.ascontiguousarray(psi, dtype=np.float64)
     J = yx.size
     xlo, ylo, xhi, yhi = (float(v) for v in box)
-    ex, ey = _edges(yx, yy, occupancy)
-    grid = build_grid(yx, yy, psi, ex, ey)
-    items = grid[0]
-    if threads is None:
-        try:
-            ncpu = len(os.sched_getaffinity(0))
-        except AttributeError:  # pragma: no cover - not on Linux
-            ncpu = os.cpu_count() or 1
-        threads = min(ncpu, 8) if J >= 4096 else 1
-    bounds = np.linspace(0, J, max(int(threads), 1) + 1).astype(np.int64)
+    perm, start, end, child, bbox, pmax = build_tree(yx, yy, psi, int(leaf))
+    gx, gy, gp = yx[perm], yy[perm], psi[perm]
+    nthr = _threads(J, threads)
+    bounds = np.linspace(0, J, nthr + 1).astype(np.int64)
 
     def run(c):
-        return cells_range(int(bounds[c]), int(bounds[c + 1]), *grid, ex, ey, xlo, ylo, xhi,
-                           yhi)
+        return _cells(int(bounds[c]), int(bounds[c + 1]), gx, gy, gp, perm, start, end, child,
+                      bbox, pmax, xlo, ylo, xhi, yhi)
 
-    if len(bounds) > 2:
-        with ThreadPoolExecutor(len(bounds) - 1) as pool:
-            parts = list(pool.map(run, range(len(bounds) - 1)))
+    if nthr > 1:
+        with ThreadPoolExecutor(nthr) as pool:
+            parts = list(pool.map(run, range(nthr)))
     else:
         parts = [run(0)]
     shift = np.cumsum([0] + [p[2].size for p in parts[:-1]])
-    ptr = np.concatenate([p[0] + sh for p, sh in zip(parts, shift)])
-    n = np.concatenate([p[1] for p in parts])
-    ox, oy, ol = (np.concatenate([p[k] for p in parts]) for k in (2, 3, 4))
-    a, sx, sy, i2 = (np.empty(J) for _ in range(4))
-    for arr, k in zip((a, sx, sy, i2), (5, 6, 7, 8)):
-        arr[items] = np.concatenate([p[k] for p in parts])
-    nv = np.empty(J, dtype=np.int64)
-    nv[items] = n
-    X, Y, L = scatter_padded(items, ptr, n, ox, oy, ol, max(int(n.max()), 1))
-    return X, Y, L, nv, a, sx, sy, i2
+    ptr_t = np.concatenate([p[0] + sh for p, sh in zip(parts, shift)])
+    vx, vy, lab = (np.concatenate([p[k] for p in parts]) for k in (2, 3, 4))
+    out = [np.empty(J, dtype=np.int64), np.empty(J, dtype=np.int64)]
+    out[0][perm] = ptr_t
+    out[1][perm] = np.concatenate([p[1] for p in parts])
+    moments = []
+    for k in (5, 6, 7, 8):
+        arr = np.empty(J)
+        arr[perm] = np.concatenate([p[k] for p in parts])
+        moments.append(arr)
+    return PowerCells(vx, vy, lab, out[0], out[1], *moments)
 
 
 @numba.njit(cache=True, nogil=True)
-def scatter_padded(rows, ptr, nvert, ox, oy, ol, V):
-    """Padded (J, V) arrays from the flat cells (cell t goes to row ``rows[t]``): rows padded
-    with copies of vertex 0 (labels -1), as :mod:`otgan.laguerre` stores them."""
-    J = nvert.size
-    X = np.empty((J, V))
-    Y = np.empty((J, V))
-    L = np.empty((J, V), np.int64)
-    for t in range(J):
-        i = rows[t]
-        n = nvert[t]
-        p = ptr[t]
-        for c in range(n):
-            X[i, c] = ox[p + c]
-            Y[i, c] = oy[p + c]
-            L[i, c] = ol[p + c]
-        x0 = ox[p] if n > 0 else 0.0
-        y0 = oy[p] if n > 0 else 0.0
-        for c in range(n, V):
-            X[i, c] = x0
-            Y[i, c] = y0
-            L[i, c] = -1
-    return X, Y, L
+def edge_pairs(ptr, n, vx, vy, lab):
+    """The edges between cells: for every vertex ``v`` of cell ``i`` whose edge to the next
+    vertex was created by site ``j >= 0``: ``ei = i``, ``ej = j``, the segment ``(x0, y0, x1,
+    y1)``, and ``rev``: the index of the same edge seen from cell ``j`` (-1 if cell ``j`` has no
+    edge created by ``i``)."""
+    J = n.size
+    m = 0
+    for i in range(J):
+        for c in range(n[i]):
+            if lab[ptr[i] + c] >= 0:
+                m += 1
+    ei = np.empty(m, np.int64)
+    ej = np.empty(m, np.int64)
+    seg = np.empty((m, 4))
+    first = np.empty(J + 1, np.int64)  # edges of cell i: first[i]:first[i + 1]
+    e = 0
+    for i in range(J):
+        first[i] = e
+        p = ptr[i]
+        for c in range(n[i]):
+            lb = lab[p + c]
+            if lb >= 0:
+                cn = c + 1 if c + 1 < n[i] else 0
+                ei[e] = i
+                ej[e] = lb
+                seg[e, 0] = vx[p + c]
+                seg[e, 1] = vy[p + c]
+                seg[e, 2] = vx[p + cn]
+                seg[e, 3] = vy[p + cn]
+                e += 1
+    first[J] = e
+    rev = np.full(m, -1, np.int64)
+    for e in range(m):
+        j = ej[e]
+        i = ei[e]
+        for f in range(first[j], first[j + 1]):
+            if ej[f] == i:
+                rev[e] = f
+                break
+    return ei, ej, seg, rev
+
+
+@numba.njit(cache=True, nogil=True)
+def symmetric_csr(ei, ej, val, rev, J):
+    """CSR arrays (indptr, indices, data) of the symmetric matrix with entries
+    ``max(val[e], val[rev[e]])`` at (ei, ej) and (ej, ei); non-positive entries dropped.
+    Column indices are sorted within each row."""
+    m = ei.size
+    cnt = np.zeros(J + 1, np.int64)
+    keep = np.zeros(m, np.bool_)
+    for e in range(m):
+        v = val[e]
+        r = rev[e]
+        if r >= 0:
+            if ei[e] > ej[e]:
+                continue  # the pair is handled from its other side
+            v = max(v, val[r])
+        if v > 0.0:
+            keep[e] = True
+            cnt[ei[e] + 1] += 1
+            cnt[ej[e] + 1] += 1
+    for i in range(J):
+        cnt[i + 1] += cnt[i]
+    nnz = cnt[J]
+    indices = np.empty(nnz, np.int64)
+    data = np.empty(nnz)
+    fill = cnt[:J].copy()
+    for e in range(m):
+        if not keep[e]:
+            continue
+        v = val[e]
+        r = rev[e]
+        if r >= 0:
+            v = max(v, val[r])
+        a = ei[e]
+        b = ej[e]
+        indices[fill[a]] = b
+        data[fill[a]] = v
+        fill[a] += 1
+        indices[fill[b]] = a
+        data[fill[b]] = v
+        fill[b] += 1
+    for i in range(J):  # sort each row by column (insertion sort: rows are short)
+        for a in range(cnt[i] + 1, cnt[i + 1]):
+            kv = indices[a]
+            dv = data[a]
+            c = a - 1
+            while c >= cnt[i] and indices[c] > kv:
+                indices[c + 1] = indices[c]
+                data[c + 1] = data[c]
+                c -= 1
+            indices[c + 1] = kv
+            data[c + 1] = dv
+    return cnt, indices, data
+
+
+@numba.njit(cache=True, nogil=True)
+def gather(ptr, n, vx, vy, idx):
+    """The vertices of the cells ``idx`` one after the other: coordinates (sum n, 2) and the
+    cell count of each vertex block, for ``shapely.linearrings(coords, indices=...)``; also
+    each cell's bounding box (len(idx), 4) = (xmin, ymin, xmax, ymax)."""
+    tot = 0
+    for t in range(idx.size):
+        tot += n[idx[t]]
+    coords = np.empty((tot, 2))
+    owner = np.empty(tot, np.int64)
+    boxes = np.empty((idx.size, 4))
+    f = 0
+    for t in range(idx.size):
+        i = idx[t]
+        p = ptr[i]
+        x0 = np.inf
+        y0 = np.inf
+        x1 = -np.inf
+        y1 = -np.inf
+        for c in range(n[i]):
+            x = vx[p + c]
+            y = vy[p + c]
+            coords[f, 0] = x
+            coords[f, 1] = y
+            owner[f] = t
+            f += 1
+            x0 = min(x0, x)
+            y0 = min(y0, y)
+            x1 = max(x1, x)
+            y1 = max(y1, y)
+        boxes[t, 0] = x0
+        boxes[t, 1] = y0
+        boxes[t, 2] = x1
+        boxes[t, 3] = y1
+    return coords, owner, boxes

@@ -14,13 +14,15 @@ intersection of the half-planes :math:`2 \langle x, y_k - y_j \rangle \le \|y_k\
 - \psi_k + \psi_j`.
 
 Algorithm (:func:`diagram`): every cell starts as the bounding box of the domain and is clipped by
-the half-planes of its neighbours in the order of the power distance
-:math:`\|y_j - y_k\|^2 - \psi_k`, visited ring by ring in a grid of buckets of the sites (the
-numba kernel of ``otgan._power``). The clipping stops with a *security radius*: if :math:`r` is
-the largest distance from :math:`y_j` to the current cell, a site whose lifted distance
-:math:`D_k = (\|y_j - y_k\|^2 + \max\psi - \psi_k)^{1/2}` (the distance from :math:`(y_j, 0)` to
-the lifted site :math:`(y_k, \sqrt{\max\psi - \psi_k})`) satisfies :math:`D_k \ge r + \sqrt{r^2 +
-\max\psi - \psi_j}` cannot cut it (triangle inequality in the lifted space). This is exact (no
+the half-planes of the sites that can cut it, found by walking a kd-tree of the sites whose
+nodes carry the largest weight of their sites (the numba kernel of ``otgan._power``). A node is
+skipped when no site in it can beat :math:`y_j` at a vertex of the current cell, a test that
+uses that node's own largest weight, so the walk stays local whatever the spread of
+:math:`\psi` (at an optimal potential, :math:`\psi` varies by hundreds of times the squared
+spacing of the sites). Each half-plane is written in the frame of :math:`y_j`,
+:math:`\langle x - y_j, u \rangle \le \frac12 (\|u\|^2 + \psi_j - \psi_k)` with
+:math:`u = y_k - y_j`, which does not cancel for nearby sites (sites :math:`10^{-12}` apart get
+exact cells), and the areas and moments are computed in that frame. This is exact (no
 perturbation, unlike qhull's joggle ``QJ``), works for any number of sites (``J = 1``, ``J = 2``,
 collinear sites, clusters, sites far outside the domain), computes the areas and moments in the
 same pass, and runs on all CPUs (threads over ranges of cells). Cells crossing the boundary of a
@@ -38,7 +40,7 @@ References
 ----------
 Aurenhammer, Hoffmann, Aronov (1998), "Minkowski-type theorems and least-squares clustering",
 Algorithmica. Lévy (2015), "A numerical algorithm for L2 semi-discrete optimal transport in 3D",
-ESAIM M2AN (security radius). Kitagawa, Mérigot, Thibert (2019), "Convergence of a Newton
+ESAIM M2AN (cells by clipping). Kitagawa, Mérigot, Thibert (2019), "Convergence of a Newton
 algorithm for semi-discrete optimal transport", JEMS (the Hessian).
 """
 
@@ -51,7 +53,7 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 
-from ._power import power_cells
+from ._power import edge_pairs, gather, power_cells, symmetric_csr
 from ._utils import (
     GeometryError,
     check_points,
@@ -125,10 +127,7 @@ class LaguerreDiagram:
     moments: np.ndarray
     adjacency: sp.csr_matrix
     edge_mass: sp.csr_matrix
-    _vx: np.ndarray = field(repr=False)
-    _vy: np.ndarray = field(repr=False)
-    _nv: np.ndarray = field(repr=False)
-    _row: np.ndarray = field(repr=False)
+    _cells: object = field(repr=False)  # otgan._power.PowerCells (box-clipped cells)
     _clipped: dict = field(repr=False)
 
     def __repr__(self):
@@ -147,21 +146,22 @@ class LaguerreDiagram:
     def polygons(self) -> np.ndarray:
         J = self.y.shape[0]
         out = np.empty(J, dtype=object)
-        simple = (self._nv[self._row] >= 3) & ~self.empty
+        simple = (self._cells.n >= 3) & ~self.empty
         simple[list(self._clipped)] = False
         idx = np.flatnonzero(simple)
         if idx.size:
-            rows = self._row[idx]
-            nv = self._nv[rows]
-            mask = np.arange(self._vx.shape[1]) < nv[:, None]
-            coords = np.column_stack([self._vx[rows][mask], self._vy[rows][mask]])
-            rings = shapely.linearrings(coords, indices=np.repeat(np.arange(idx.size), nv))
-            out[idx] = shapely.polygons(rings)
+            out[idx] = _polys(self._cells, idx)
         for j, g in self._clipped.items():
             out[j] = g
         none = np.equal(out, None) | self.empty
         out[none] = shapely.Polygon()
         return out
+
+
+def _polys(cells, idx):
+    """shapely polygons of the box-clipped cells ``idx`` (at least 3 vertices each)."""
+    coords, owner, _ = gather(cells.ptr, cells.n, cells.vx, cells.vy, idx)
+    return shapely.polygons(shapely.linearrings(coords, indices=owner))
 
 
 def _where(fn):
@@ -259,54 +259,41 @@ def diagram(y, psi, domain=None, *, measure=None) -> LaguerreDiagram:
     _check_duplicates(yn, where)
     J = yn.shape[0]
     bx0, by0, bx1, by1 = dom.bounds
-    c = np.array([(bx0 + bx1) / 2, (by0 + by1) / 2])
-    s = max(bx1 - bx0, by1 - by0) / 2
-    # normalised problem: x = c + s x', psi' = (psi - max psi) / s^2
-    yl = (yn - c) / s
-    pl = (pn - pn.max()) / s**2
-    box = ((bx0 - c[0]) / s, (by0 - c[1]) / s, (bx1 - c[0]) / s, (by1 - c[1]) / s)
+    # in the given coordinates: the kernel works in the frame of each site, so rescaling the
+    # problem would only add rounding to the differences y_k - y_i of nearby sites
     try:
-        X, Y, L, n, a, sx, sy, i2 = power_cells(yl[:, 0], yl[:, 1], pl, box)
+        cells = power_cells(yn[:, 0], yn[:, 1], pn, (bx0, by0, bx1, by1))
     except Exception as exc:  # pragma: no cover - defensive
         raise GeometryError(f"{where}: the power-cell construction failed: {exc}") from exc
-    areas = a * s**2
-    first = np.column_stack([sx, sy]) * s**3
+    n = cells.n
+    areas = cells.area.copy()
+    first = np.column_stack([cells.sx, cells.sy])
     first += yn * areas[:, None]
-    second = i2 * s**4
-    vx = c[0] + s * X
-    vy = c[1] + s * Y
-    # edges (i, j, p, q) in original coordinates; er: row of cell i
-    V = X.shape[1]
-    vmask = np.arange(V) < n[:, None]
-    er, ek = np.nonzero(vmask & (L >= 0))
-    ei = er
-    ej = L[er, ek]
-    ekn = np.where(ek + 1 < V, ek + 1, 0)
-    seg = np.stack(
-        [np.column_stack([vx[er, ek], vy[er, ek]]), np.column_stack([vx[er, ekn], vy[er, ekn]])],
-        axis=1,
-    )
-    elen = np.hypot(seg[:, 1, 0] - seg[:, 0, 0], seg[:, 1, 1] - seg[:, 0, 1])
+    second = cells.i2.copy()
+    # directed edges (cell ei, created by site ej) and the same edge seen from ej (rev)
+    ei, ej, seg4, rev = edge_pairs(cells.ptr, n, cells.vx, cells.vy, cells.lab)
+    seg = seg4.reshape(-1, 2, 2)
+    elen = np.hypot(seg4[:, 2] - seg4[:, 0], seg4[:, 3] - seg4[:, 1])
     clipped = {}
     clip_geom = None  # clipped geometries of the edges crossing the domain's boundary
     if not _is_box(dom):
         shapely.prepare(dom)
         # a cell whose bounding box meets no boundary segment of the domain lies entirely
-        # inside or entirely outside it: one vertex tells which (the padded vertices repeat
-        # vertex 0, so min/max need no mask); the others are intersected with the domain
+        # inside or entirely outside it: one vertex tells which; the others are intersected
+        # with the domain
         rows = np.flatnonzero(n >= 3)
-        boxes = shapely.box(vx[rows].min(axis=1), vy[rows].min(axis=1),
-                            vx[rows].max(axis=1), vy[rows].max(axis=1))
+        _, _, bb = gather(cells.ptr, n, cells.vx, cells.vy, rows)
+        boxes = shapely.box(bb[:, 0], bb[:, 1], bb[:, 2], bb[:, 3])
         btree = shapely.STRtree(_boundary_segments(dom))
         hit = btree.query(boxes, predicate="intersects")
-        inside = np.zeros(J, dtype=bool)  # per row
-        inside[rows] = shapely.contains_xy(dom, vx[rows, 0], vy[rows, 0])
+        inside = np.zeros(J, dtype=bool)
+        p0 = cells.ptr[rows]
+        inside[rows] = shapely.contains_xy(dom, cells.vx[p0], cells.vy[p0])
         inside[rows[np.unique(hit[0])]] = False
         xrows = np.flatnonzero(~inside & (n >= 3))
         if xrows.size:
             cross = xrows
-            polys = _polys_from_padded(vx[xrows], vy[xrows], n[xrows])
-            cut = _polygonal(shapely.intersection(polys, dom))
+            cut = _polygonal(shapely.intersection(_polys(cells, xrows), dom))
             ca, cf, cs = polygon_moments(cut, yn[cross])
             areas[cross] = ca
             first[cross] = cf
@@ -314,7 +301,7 @@ def diagram(y, psi, domain=None, *, measure=None) -> LaguerreDiagram:
             clipped = dict(zip(cross.tolist(), cut))
             # edges of crossing cells: an edge meeting no boundary segment is entirely inside
             # or outside (its midpoint tells); the others are intersected with the domain
-            ecand = np.flatnonzero(np.isin(er, xrows))
+            ecand = np.flatnonzero(np.isin(ei, xrows))
             if ecand.size:
                 lines = shapely.linestrings(seg[ecand].reshape(-1, 2),
                                             indices=np.repeat(np.arange(ecand.size), 2))
@@ -330,23 +317,21 @@ def diagram(y, psi, domain=None, *, measure=None) -> LaguerreDiagram:
     # edges shorter than the float64 resolution of the geometry (cells touching at a vertex,
     # ties) are not adjacencies
     long = elen > _EMPTY_REL * np.hypot(bx1 - bx0, by1 - by0)
-    ei, ej, elen, seg = ei[long], ej[long], elen[long], seg[long]
-    if clip_geom is not None:
-        clip_geom = clip_geom[long]
+    elen = np.where(long, elen, 0.0)
     empty = ~(areas > _EMPTY_REL * bbox_area)
     areas = np.where(empty, 0.0, areas)
     first = np.where(empty[:, None], 0.0, first)
     second = np.where(empty, 0.0, second)
     with np.errstate(invalid="ignore", divide="ignore"):
         centroids = np.where(empty[:, None], np.nan, first / areas[:, None])
-    adjacency = _sym(ei, ej, elen, J)
+    adjacency = _sym(ei, ej, elen, rev, J)
     same_uniform = type(measure) is Uniform and (
         measure.domain is dom or bool(shapely.equals(measure.domain, dom))
     )
     diag = {
         "y": yn, "psi": pn, "domain": dom, "measure": measure, "areas": areas,
-        "centroids": centroids, "empty": empty, "adjacency": adjacency, "_vx": vx, "_vy": vy,
-        "_nv": np.where(empty, 0, n), "_row": np.arange(J), "_clipped": clipped,
+        "centroids": centroids, "empty": empty, "adjacency": adjacency, "_cells": cells,
+        "_clipped": clipped,
     }
     if same_uniform:
         A = measure.area
@@ -362,29 +347,30 @@ def diagram(y, psi, domain=None, *, measure=None) -> LaguerreDiagram:
         integ = measure.integrate(polys, yn, clip=True)
     else:
         integ = measure.integrate(polys, yn)
-    em = measure.line_integral(seg) if ei.size else np.zeros(0)
+    em = np.zeros(ei.size)
+    kl = np.flatnonzero(long)
+    if kl.size:
+        em[kl] = measure.line_integral(seg[kl])
     if clip_geom is not None:
-        k = np.flatnonzero(~np.equal(clip_geom, None))
+        k = np.flatnonzero(~np.equal(clip_geom, None) & long)
         if k.size:
             em[k] = measure.line_integral(clip_geom[k])
     masses = integ.mass
     with np.errstate(invalid="ignore", divide="ignore"):
         bary = np.where((masses > 0)[:, None], integ.first / masses[:, None], np.nan)
     diag.update(masses=masses, barycenters=bary, moments=integ.second,
-                edge_mass=_sym(ei, ej, em, J))
+                edge_mass=_sym(ei, ej, em, rev, J))
     out = LaguerreDiagram(**diag)
     out.__dict__["polygons"] = polys
     return out
 
 
-def _sym(i, j, v, J):
-    """Symmetric csr matrix from one-sided entries (each shared edge is seen by both cells;
-    the larger of the two values is kept, zero entries dropped)."""
-    M = sp.coo_matrix((v, (i, j)), shape=(J, J)).tocsr()
-    M = M.maximum(M.T).tocsr()
-    M.data[~(M.data > 0)] = 0.0
-    M.eliminate_zeros()
-    return M
+def _sym(ei, ej, v, rev, J):
+    """Symmetric csr matrix from the values on directed edges (each shared edge is seen by
+    both cells; the larger of the two values is kept, zero entries dropped)."""
+    indptr, indices, data = symmetric_csr(ei, ej, np.ascontiguousarray(v, dtype=np.float64),
+                                          rev, J)
+    return sp.csr_matrix((data, indices, indptr), shape=(J, J))
 
 
 def _boundary_segments(dom):
@@ -394,13 +380,6 @@ def _boundary_segments(dom):
     same = ring[1:] == ring[:-1]
     seg = np.stack([coords[:-1][same], coords[1:][same]], axis=1)
     return shapely.linestrings(seg.reshape(-1, 2), indices=np.repeat(np.arange(len(seg)), 2))
-
-
-def _polys_from_padded(vx, vy, n):
-    mask = np.arange(vx.shape[1]) < n[:, None]
-    coords = np.column_stack([vx[mask], vy[mask]])
-    rings = shapely.linearrings(coords, indices=np.repeat(np.arange(n.size), n))
-    return shapely.polygons(rings)
 
 
 def _polygonal(geoms):

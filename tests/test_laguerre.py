@@ -475,31 +475,57 @@ def test_uneven_sites_give_exact_cells_by_brute_force_envelope(kind, scale):
     np.testing.assert_allclose(shapely.area(D.polygons), D.areas, atol=1e-15)
 
 
-def test_kernel_result_does_not_depend_on_threads_or_grid():
+def test_kernel_result_does_not_depend_on_threads_or_tree():
     from otgan._power import power_cells
 
     rng = np.random.default_rng(8)
     J = 2000
     y = rng.random((J, 2)) * 2 - 1
     psi = 0.5 / J * rng.standard_normal(J)
-    psi -= psi.max()
     box = (-1.0, -1.0, 1.0, 1.0)
+    fields = ("area", "sx", "sy", "i2", "n")
     ref = power_cells(y[:, 0], y[:, 1], psi, box, threads=1)
-    # same grid, other threads: bit for bit the same cells
+    # same tree, other threads: bit for bit the same cells
     out = power_cells(y[:, 0], y[:, 1], psi, box, threads=3)
-    for a, b in zip(out, ref):
-        np.testing.assert_array_equal(a, b)
-    # another grid changes the visiting order (hence the rounding), not the cells
-    for occ in (0.3, 7.0):
-        out = power_cells(y[:, 0], y[:, 1], psi, box, threads=2, occupancy=occ)
-        np.testing.assert_allclose(out[4], ref[4], rtol=0, atol=1e-16)  # areas
+    for f in fields:
+        np.testing.assert_array_equal(getattr(out, f), getattr(ref, f))
+    for i in range(0, J, 97):
+        a, b = slice(ref.ptr[i], ref.ptr[i] + ref.n[i]), slice(out.ptr[i], out.ptr[i] + out.n[i])
+        np.testing.assert_array_equal(out.vx[b], ref.vx[a])
+        np.testing.assert_array_equal(out.lab[b], ref.lab[a])
+    # another leaf size changes the visiting order (hence the rounding), not the cells
+    for leaf in (1, 3, 40):
+        out = power_cells(y[:, 0], y[:, 1], psi, box, threads=2, leaf=leaf)
+        np.testing.assert_allclose(out.area, ref.area, rtol=0, atol=1e-16)
     # exact cells: areas sum to the box's area and every vertex is on the lower envelope
-    X, Y, _, n = ref[:4]
-    np.testing.assert_allclose(ref[4].sum(), 4.0, rtol=1e-13)
-    polys = [shapely.Polygon(np.column_stack([X[i, :n[i]], Y[i, :n[i]]]) if n[i] >= 3 else None)
-             for i in range(J)]
-    np.testing.assert_allclose(shapely.area(polys), ref[4], atol=1e-15)
+    np.testing.assert_allclose(ref.area.sum(), 4.0, rtol=1e-13)
+    polys = [shapely.Polygon(np.column_stack([ref.vx[ref.ptr[i]:ref.ptr[i] + ref.n[i]],
+                                              ref.vy[ref.ptr[i]:ref.ptr[i] + ref.n[i]]]))
+             if ref.n[i] >= 3 else shapely.Polygon() for i in range(J)]
+    np.testing.assert_allclose(shapely.area(polys), ref.area, atol=1e-15)
     assert envelope_gap(polys, y, psi) <= 1e-13
+
+
+def test_kernel_restarts_when_a_cell_outgrows_its_buffers():
+    """A cell with more vertices than the working buffers (64) and an output larger than its
+    first guess: the kernel restarts with larger buffers; compare with shapely."""
+    from otgan._power import _cells, build_tree
+
+    t = np.linspace(0, 2 * np.pi, 301)[:-1]
+    y = np.vstack([[0.5, 0.5], 0.5 + 0.3 * np.column_stack([np.cos(t), np.sin(t)])])
+    psi = np.zeros(len(y))
+    perm, start, end, child, bbox, pmax = build_tree(y[:, 0].copy(), y[:, 1].copy(), psi, 8)
+    gx, gy, gp = y[perm, 0], y[perm, 1], psi[perm]
+    ptr, n, vx, vy, lab, area, *_ = _cells(0, len(y), gx, gy, gp, perm, start, end, child, bbox,
+                                           pmax, 0.0, 0.0, 1.0, 1.0)
+    c = int(np.flatnonzero(perm == 0)[0])
+    assert n[c] == 300
+    ring = shapely.Polygon(np.column_stack([vx[ptr[c]:ptr[c] + n[c]], vy[ptr[c]:ptr[c] + n[c]]]))
+    # the centre's Voronoi cell is the regular 300-gon with apothem 0.15
+    apothem = 0.15
+    exact = 300 * apothem**2 * np.tan(np.pi / 300)
+    np.testing.assert_allclose([area[c], ring.area], exact, rtol=1e-13)
+    np.testing.assert_allclose(area.sum(), 1.0, rtol=1e-13)
 
 
 def test_semi_dual_method_matches_grid_quadrature():
