@@ -57,6 +57,17 @@ def small_psi(J):
     return 0.5 / J * np.random.default_rng(1).random(J)
 
 
+def task_psi(task):
+    """The weights of a diagram task: zero, small random, or read from a file (the OT
+    potential, computed by the driver)."""
+    J = task["J"]
+    if task["psi"] == "zero":
+        return np.zeros(J)
+    if task["psi"] == "random":
+        return small_psi(J)
+    return np.load(task["psi_path"])
+
+
 # =============================================================================================
 # workers (run inside the competitors' interpreters; numpy + the competitor only)
 # =============================================================================================
@@ -76,7 +87,7 @@ def worker_pysdot(task):
     J = task["J"]
     y = sites(J)
     if task["kind"] == "diagram":
-        psi = np.zeros(J) if task["psi"] == "zero" else small_psi(J)
+        psi = task_psi(task)
         best = np.inf
         for _ in range(task["repeat"]):
             t = time.perf_counter()
@@ -111,7 +122,7 @@ def worker_sdot(task):
     sdot.ot_solve(sdot.SumOfDiracs(y0), sdot.Box(), tol=1e-6 / 50, max_iter=50)
     np.asarray(sdot.PowerDiagram(y0, np.zeros(50), boundaries=box).measures)
     if task["kind"] == "diagram":
-        psi = np.zeros(J) if task["psi"] == "zero" else small_psi(J)
+        psi = task_psi(task)
         best = np.inf
         for _ in range(task["repeat"]):
             t = time.perf_counter()
@@ -212,14 +223,20 @@ def fmt(v, spec=".3g"):
 
 def bench_diagram(args, sizes):
     from otgan import laguerre
+    from otgan import semidiscrete as sd
     from otgan.measures import Uniform
 
     mu = Uniform()
+    laguerre.diagram(sites(50), np.zeros(50), measure=mu)  # load the compiled kernel
     rows = []
+    tmpdir = tempfile.mkdtemp()
     for J in sizes:
         y = sites(J)
-        for kind in ("zero", "random"):
-            psi = np.zeros(J) if kind == "zero" else small_psi(J)
+        psi_ot = sd.newton(mu, y, tol=1e-9).psi
+        ot_path = os.path.join(tmpdir, f"psi_ot_{J}.npy")
+        np.save(ot_path, psi_ot)
+        for kind in ("zero", "random", "ot"):
+            psi = task_psi({"J": J, "psi": kind, "psi_path": ot_path})
             best = np.inf
             for _ in range(args.repeat):
                 t = time.perf_counter()
@@ -231,7 +248,7 @@ def bench_diagram(args, sizes):
                 with tempfile.TemporaryDirectory() as tmp:
                     path = os.path.join(tmp, "areas.npy")
                     task = {"kind": "diagram", "J": J, "psi": kind, "repeat": args.repeat,
-                            "areas_path": path}
+                            "areas_path": path, "psi_path": ot_path}
                     res, note = run_worker(py, name, task, args.timeout)
                     if res is None:
                         row[name], row[name + "_dA"] = note, None

@@ -40,13 +40,14 @@ created it (-1: the box). The working polygon and the output buffers grow as nee
 
 from __future__ import annotations
 
+import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 
-__all__ = ["PowerCells", "build_tree", "cells_range", "edge_pairs", "gather", "power_cells",
+__all__ = ["PowerCells", "build_tree", "refresh_pmax", "cells_range", "edge_pairs", "gather", "power_cells",
            "symmetric_csr"]
 
 _LEAF = 8  # sites per kd-tree leaf
@@ -91,7 +92,7 @@ def _select(perm, coord, lo, hi, k):
 def build_tree(yx, yy, psi, leaf):
     """kd-tree of the sites. Returns ``perm`` (tree order -> site), the node arrays ``start``,
     ``end`` (range of ``perm``), ``child`` (first child, -1 for a leaf; the second is
-    ``child + 1``), ``bbox`` (n, 4) = (xmin, ymin, xmax, ymax) of the node's sites and ``pmax``
+    ``child + 1``), ``parent`` (-1 for the root), ``bbox`` (n, 4) = (xmin, ymin, xmax, ymax) of the node's sites and ``pmax``
     the largest weight in the node; node 0 is the root."""
     J = yx.size
     perm = np.arange(J)
@@ -99,6 +100,7 @@ def build_tree(yx, yy, psi, leaf):
     start = np.empty(cap, np.int64)
     end = np.empty(cap, np.int64)
     child = np.full(cap, -1, np.int64)
+    parent = np.full(cap, -1, np.int64)
     bbox = np.empty((cap, 4))
     pmax = np.empty(cap)
     start[0] = 0
@@ -137,6 +139,8 @@ def build_tree(yx, yy, psi, leaf):
         else:
             _select(perm, yy, s, e, mid)
         child[node] = nn
+        parent[nn] = node
+        parent[nn + 1] = node
         start[nn] = s
         end[nn] = mid
         start[nn + 1] = mid
@@ -145,7 +149,7 @@ def build_tree(yx, yy, psi, leaf):
         stack[sp + 1] = nn + 1
         sp += 2
         nn += 2
-    return perm, start[:nn], end[:nn], child[:nn], bbox[:nn], pmax[:nn]
+    return perm, start[:nn], end[:nn], child[:nn], parent[:nn], bbox[:nn], pmax[:nn]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -157,11 +161,11 @@ def _node_bound(bbox, node, cx, cy):
 
 
 @numba.njit(cache=True, nogil=True)
-def cells_range(p0, p1, gx, gy, gp, items, start, end, child, bbox, pmax, xlo, ylo, xhi, yhi,
-                cap, cap_out):
+def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox, pmax, xlo, ylo,
+                xhi, yhi, cap, cap_out):
     """Power cells of the sites at tree positions ``p0 <= t < p1`` (``gx, gy, gp``: coordinates
-    and weights in tree order, ``items`` the original indices; the tree from
-    :func:`build_tree`), clipped to the box.
+    and weights in tree order, ``items`` the original indices and ``pos`` their inverse; the
+    tree from :func:`build_tree`), clipped to the box.
 
     Returns ``p_done`` (the cells ``p0 <= t < p_done`` were computed: fewer than asked when a
     cell needs more than ``cap`` vertices or the output more than ``cap_out``; the caller goes
@@ -171,6 +175,12 @@ def cells_range(p0, p1, gx, gy, gp, items, start, end, child, bbox, pmax, xlo, y
     vertex count, and the area, first moment and second moment about ``y_i`` (polar:
     :math:`\\int \\|x - y_i\\|^2 dx`). An empty cell has 0 vertices (a degenerate one may keep 1
     or 2 vertices of zero area, as the half-planes leave them).
+
+    Each cell is first clipped by the neighbours of the previous cell in tree order (and that
+    cell's site): the cells are built in a spatially coherent order, so this gives about the
+    final cell at once. Then the tree is walked upwards from the cell's own leaf, each sibling
+    subtree depth first; a node is skipped when no site in it can beat ``y_i`` at a vertex of
+    the current cell (first tested on the disc around ``y_i`` holding the cell).
 
     No array variable is ever rebound here (numba then keeps the arrays out of reference
     counting in the loops, which otherwise costs more than the geometry)."""
@@ -193,10 +203,17 @@ def cells_range(p0, p1, gx, gy, gp, items, start, end, child, bbox, pmax, xlo, y
     leaf = 1
     for node in range(start.size):
         leaf = max(leaf, end[node] - start[node])
-    lidx = np.empty(leaf, np.int64)
-    lkey = np.empty(leaf)
+    leaf_of = np.empty(end[0], np.int64)
+    for node in range(start.size):
+        if child[node] < 0:
+            for t in range(start[node], end[node]):
+                leaf_of[t] = node
+    lidx = np.empty(leaf + cap + 1, np.int64)
+    lkey = np.empty(leaf + cap + 1)
     fill = 0
     p_done = p1
+    prev_fill = 0
+    prev_n = 0
     for i in range(p0, p1):
         cx = gx[i]
         cy = gy[i]
@@ -214,73 +231,117 @@ def cells_range(p0, p1, gx, gy, gp, items, start, end, child, bbox, pmax, xlo, y
         for c in range(4):
             wl[0, c] = -1
         n = 4
-        stack[0] = 0
-        sp = 1
+        r2 = -1.0  # squared radius of the disc around y_i holding the cell (-1: to compute)
         overflow = False
-        while sp > 0 and n > 0:
-            sp -= 1
-            node = stack[sp]
-            # skip the node if no site in it beats y_i at a vertex of the cell
-            bx0 = bbox[node, 0] - cx
-            by0 = bbox[node, 1] - cy
-            bx1 = bbox[node, 2] - cx
-            by1 = bbox[node, 3] - cy
-            dp = pmax[node] - pi
-            cut = False
-            for c in range(n):
-                zx = wx[cur, c]
-                zy = wy[cur, c]
-                dx = 0.0
-                if zx < bx0:
-                    dx = bx0 - zx
-                elif zx > bx1:
-                    dx = zx - bx1
-                dy = 0.0
-                if zy < by0:
-                    dy = by0 - zy
-                elif zy > by1:
-                    dy = zy - by1
-                if dx * dx + dy * dy - dp < zx * zx + zy * zy:
-                    cut = True
-                    break
-            if not cut:
-                continue
-            ch = child[node]
-            if ch >= 0:
-                # depth first: the child holding y_i first (its own leaf clips the box to about
-                # the cell), else the child with the smaller power lower bound at y_i
-                if end[ch] > i >= start[ch]:
-                    first_a = True
-                elif end[ch + 1] > i >= start[ch + 1]:
-                    first_a = False
-                else:
-                    first_a = (_node_bound(bbox, ch, cx, cy) - pmax[ch]
-                               <= _node_bound(bbox, ch + 1, cx, cy) - pmax[ch + 1])
-                if first_a:
-                    stack[sp] = ch + 1
-                    stack[sp + 1] = ch
-                else:
-                    stack[sp] = ch
-                    stack[sp + 1] = ch + 1
-                sp += 2
-                continue
-            # the leaf's sites in increasing power distance from y_i (the nearest cut most)
+        level = leaf_of[i]  # the walk has covered the subtree of `level`
+        sp = 0
+        phase = 1  # 0: the previous cell's neighbours, 1: own leaf, 2: the walk upwards
+        while n > 0:
+            # ---- the next batch of candidate sites into lidx[:m]
             m = 0
-            for k in range(start[node], end[node]):
+            if phase == 0:
+                phase = 1
+                if i > p0 and prev_n > 0:
+                    for c in range(prev_n + 1):
+                        k = i - 1 if c == prev_n else pos[ol[prev_fill + c]] if ol[
+                            prev_fill + c] >= 0 else -1
+                        if k >= 0 and k != i:
+                            lidx[m] = k
+                            m += 1
+                if m == 0:
+                    continue
+                kn0 = 0
+                kn1 = 0
+            elif phase == 1:
+                phase = 2
+                kn0 = start[level]
+                kn1 = end[level]
+            else:
+                found = False
+                while not found:
+                    if sp == 0:
+                        if level == 0:
+                            break
+                        par = parent[level]
+                        ch = child[par]
+                        stack[0] = ch if level == ch + 1 else ch + 1
+                        sp = 1
+                        level = par
+                    sp -= 1
+                    node = stack[sp]
+                    # skip the node if no site in it beats y_i at a vertex of the cell
+                    bx0 = bbox[node, 0] - cx
+                    by0 = bbox[node, 1] - cy
+                    bx1 = bbox[node, 2] - cx
+                    by1 = bbox[node, 3] - cy
+                    dp = pmax[node] - pi
+                    if r2 < 0.0:
+                        r2 = 0.0
+                        for c in range(n):
+                            r2 = max(r2, wx[cur, c] * wx[cur, c] + wy[cur, c] * wy[cur, c])
+                    dx = max(bx0, 0.0, -bx1)
+                    dy = max(by0, 0.0, -by1)
+                    d0 = np.sqrt(dx * dx + dy * dy) - np.sqrt(r2)
+                    if d0 > 0.0 and d0 * d0 - dp >= r2:
+                        continue  # the whole disc is safe
+                    cut = False
+                    for c in range(n):
+                        zx = wx[cur, c]
+                        zy = wy[cur, c]
+                        dx = 0.0
+                        if zx < bx0:
+                            dx = bx0 - zx
+                        elif zx > bx1:
+                            dx = zx - bx1
+                        dy = 0.0
+                        if zy < by0:
+                            dy = by0 - zy
+                        elif zy > by1:
+                            dy = zy - by1
+                        if dx * dx + dy * dy - dp < zx * zx + zy * zy:
+                            cut = True
+                            break
+                    if not cut:
+                        continue
+                    ch = child[node]
+                    if ch < 0:
+                        found = True
+                        kn0 = start[node]
+                        kn1 = end[node]
+                        break
+                    if sp + 2 > stack.size:  # pragma: no cover - deeper than any tree here
+                        overflow = True
+                        break
+                    # depth first, the child with the smaller power lower bound at y_i first
+                    if (_node_bound(bbox, ch, cx, cy) - pmax[ch]
+                            <= _node_bound(bbox, ch + 1, cx, cy) - pmax[ch + 1]):
+                        stack[sp] = ch + 1
+                        stack[sp + 1] = ch
+                    else:
+                        stack[sp] = ch
+                        stack[sp + 1] = ch + 1
+                    sp += 2
+                if not found:
+                    break
+            for k in range(kn0, kn1):
                 if k != i:
-                    ux = gx[k] - cx
-                    uy = gy[k] - cy
-                    key = ux * ux + uy * uy - gp[k]
-                    c = m - 1
-                    while c >= 0 and lkey[c] > key:
-                        lkey[c + 1] = lkey[c]
-                        lidx[c + 1] = lidx[c]
-                        c -= 1
-                    lkey[c + 1] = key
-                    lidx[c + 1] = k
+                    lidx[m] = k
                     m += 1
-            for t in range(m):
-                k = lidx[t]
+            # ---- sorted by power distance from y_i (the nearest cut most), then clip
+            for a in range(m):
+                k = lidx[a]
+                ux = gx[k] - cx
+                uy = gy[k] - cy
+                key = ux * ux + uy * uy - gp[k]
+                c = a - 1
+                while c >= 0 and lkey[c] > key:
+                    lkey[c + 1] = lkey[c]
+                    lidx[c + 1] = lidx[c]
+                    c -= 1
+                lkey[c + 1] = key
+                lidx[c + 1] = k
+            for a in range(m):
+                k = lidx[a]
                 ux = gx[k] - cx
                 uy = gy[k] - cy
                 # half-plane <z, u> <= (|u|^2 + psi_i - psi_k) / 2 in the frame of y_i
@@ -319,17 +380,17 @@ def cells_range(p0, p1, gx, gy, gp, items, start, end, child, bbox, pmax, xlo, y
                         mm += 1
                 n = mm
                 cur = nxt
+                r2 = -1.0
                 if n == 0:
                     break
             if overflow:
                 break
-            if sp + 2 > stack.size:  # pragma: no cover - the tree is shallower than this
-                overflow = True
-                break
         if overflow or fill + n > cap_out:
             p_done = i
             break
-        # ---- write the cell (global coordinates) and its moments (frame of y_i)
+        # ---- write the cell (global coordinates) and its moments: the shoelace sums about
+        # the cell's first vertex z0 (accurate for a small cell far from its site), then moved
+        # to the frame of y_i
         j = i - p0
         ptr[j] = fill
         nvert[j] = n
@@ -337,24 +398,33 @@ def cells_range(p0, p1, gx, gy, gp, items, start, end, child, bbox, pmax, xlo, y
         fx = 0.0
         fy = 0.0
         f2 = 0.0
+        z0x = wx[cur, 0] if n > 0 else 0.0
+        z0y = wy[cur, 0] if n > 0 else 0.0
         for c in range(n):
             ox[fill + c] = wx[cur, c] + cx
             oy[fill + c] = wy[cur, c] + cy
             ol[fill + c] = wl[cur, c]
             cn = c + 1 if c + 1 < n else 0
-            x0 = wx[cur, c]
-            y0 = wy[cur, c]
-            x1 = wx[cur, cn]
-            y1 = wy[cur, cn]
+            x0 = wx[cur, c] - z0x
+            y0 = wy[cur, c] - z0y
+            x1 = wx[cur, cn] - z0x
+            y1 = wy[cur, cn] - z0y
             cr = x0 * y1 - x1 * y0
             a += cr
             fx += (x0 + x1) * cr
             fy += (y0 + y1) * cr
             f2 += (x0 * x0 + x0 * x1 + x1 * x1 + y0 * y0 + y0 * y1 + y1 * y1) * cr
-        area[j] = a / 2.0
-        sx[j] = fx / 6.0
-        sy[j] = fy / 6.0
-        i2[j] = f2 / 12.0
+        a /= 2.0
+        fx /= 6.0
+        fy /= 6.0
+        f2 /= 12.0
+        # int z = int (z - z0) + z0 A;  int |z|^2 = int |z - z0|^2 + 2 z0 . int (z - z0) + |z0|^2 A
+        area[j] = a
+        sx[j] = fx + z0x * a
+        sy[j] = fy + z0y * a
+        i2[j] = f2 + 2.0 * (z0x * fx + z0y * fy) + (z0x * z0x + z0y * z0y) * a
+        prev_fill = fill
+        prev_n = n
         fill += n
     k = p_done - p0
     return (p_done, ptr[:k], nvert[:k], ox[:fill], oy[:fill], ol[:fill], area[:k], sx[:k],
@@ -399,13 +469,51 @@ class PowerCells:
     """Flat result of :func:`power_cells`, per original site index ``i``: the vertices of cell
     ``i`` are ``vx[ptr[i]:ptr[i] + n[i]]`` (likewise ``vy``, and ``lab``: the site that created
     the edge from each vertex to the next, -1 the box); ``area``, ``sx, sy`` (first moment about
-    ``y_i``) and ``i2`` (second moment about ``y_i``)."""
+    ``y_i``) and ``i2`` (second moment about ``y_i``); ``order``: the sites in the order their
+    cells were computed (the kd-tree's: neighbouring cells are near in it)."""
 
-    __slots__ = ("vx", "vy", "lab", "ptr", "n", "area", "sx", "sy", "i2")
+    __slots__ = ("vx", "vy", "lab", "ptr", "n", "area", "sx", "sy", "i2", "order")
 
-    def __init__(self, vx, vy, lab, ptr, n, area, sx, sy, i2):
-        self.vx, self.vy, self.lab, self.ptr, self.n = vx, vy, lab, ptr, n
+    def __init__(self, vx, vy, lab, ptr, n, area, sx, sy, i2, order):
+        self.vx, self.vy, self.lab, self.ptr, self.n, self.order = vx, vy, lab, ptr, n, order
         self.area, self.sx, self.sy, self.i2 = area, sx, sy, i2
+
+
+@numba.njit(cache=True, nogil=True)
+def refresh_pmax(perm, start, end, child, psi):
+    """The largest weight of every node of a tree from :func:`build_tree` (children are
+    numbered after their parent, so one backward pass suffices)."""
+    nn = start.size
+    pmax = np.empty(nn)
+    for node in range(nn - 1, -1, -1):
+        ch = child[node]
+        if ch >= 0:
+            pmax[node] = max(pmax[ch], pmax[ch + 1])
+        else:
+            pm = -np.inf
+            for t in range(start[node], end[node]):
+                pm = max(pm, psi[perm[t]])
+            pmax[node] = pm
+    return pmax
+
+
+_TREE_CACHE = {}  # the last tree built: {(digest of the sites, leaf): tree}
+
+
+def _tree(yx, yy, psi, leaf):
+    """:func:`build_tree`, reusing the last tree when the sites are the same (Newton computes
+    many diagrams of the same sites: only the nodes' largest weights change)."""
+    h = hashlib.blake2b(yx.view(np.uint8), digest_size=16)
+    h.update(yy.view(np.uint8))
+    key = (h.digest(), yx.size, int(leaf))
+    tree = _TREE_CACHE.get(key)
+    if tree is None:
+        tree = build_tree(yx, yy, psi, int(leaf))
+        _TREE_CACHE.clear()
+        _TREE_CACHE[key] = tree
+        return tree
+    perm, start, end, child, parent, bbox, _ = tree
+    return perm, start, end, child, parent, bbox, refresh_pmax(perm, start, end, child, psi)
 
 
 def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF):
@@ -421,14 +529,16 @@ def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF):
     psi = np.ascontiguousarray(psi, dtype=np.float64)
     J = yx.size
     xlo, ylo, xhi, yhi = (float(v) for v in box)
-    perm, start, end, child, bbox, pmax = build_tree(yx, yy, psi, int(leaf))
+    perm, start, end, child, parent, bbox, pmax = _tree(yx, yy, psi, leaf)
     gx, gy, gp = yx[perm], yy[perm], psi[perm]
+    pos = np.empty(J, dtype=np.int64)
+    pos[perm] = np.arange(J)
     nthr = _threads(J, threads)
     bounds = np.linspace(0, J, nthr + 1).astype(np.int64)
 
     def run(c):
-        return _cells(int(bounds[c]), int(bounds[c + 1]), gx, gy, gp, perm, start, end, child,
-                      bbox, pmax, xlo, ylo, xhi, yhi)
+        return _cells(int(bounds[c]), int(bounds[c + 1]), gx, gy, gp, perm, pos, start, end,
+                      child, parent, bbox, pmax, xlo, ylo, xhi, yhi)
 
     if nthr > 1:
         with ThreadPoolExecutor(nthr) as pool:
@@ -446,15 +556,15 @@ def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF):
         arr = np.empty(J)
         arr[perm] = np.concatenate([p[k] for p in parts])
         moments.append(arr)
-    return PowerCells(vx, vy, lab, out[0], out[1], *moments)
+    return PowerCells(vx, vy, lab, out[0], out[1], *moments, perm)
 
 
 @numba.njit(cache=True, nogil=True)
-def edge_pairs(ptr, n, vx, vy, lab):
+def edge_pairs(ptr, n, vx, vy, lab, order):
     """The edges between cells: for every vertex ``v`` of cell ``i`` whose edge to the next
     vertex was created by site ``j >= 0``: ``ei = i``, ``ej = j``, the segment ``(x0, y0, x1,
     y1)``, and ``rev``: the index of the same edge seen from cell ``j`` (-1 if cell ``j`` has no
-    edge created by ``i``)."""
+    edge created by ``i``). The cells are listed in ``order`` (the kernel's: memory-local)."""
     J = n.size
     m = 0
     for i in range(J):
@@ -464,9 +574,11 @@ def edge_pairs(ptr, n, vx, vy, lab):
     ei = np.empty(m, np.int64)
     ej = np.empty(m, np.int64)
     seg = np.empty((m, 4))
-    first = np.empty(J + 1, np.int64)  # edges of cell i: first[i]:first[i + 1]
+    first = np.empty(J, np.int64)  # edges of cell i: first[i]:first[i] + count[i]
+    count = np.zeros(J, np.int64)
     e = 0
-    for i in range(J):
+    for t in range(J):
+        i = order[t]
         first[i] = e
         p = ptr[i]
         for c in range(n[i]):
@@ -480,12 +592,12 @@ def edge_pairs(ptr, n, vx, vy, lab):
                 seg[e, 2] = vx[p + cn]
                 seg[e, 3] = vy[p + cn]
                 e += 1
-    first[J] = e
+        count[i] = e - first[i]
     rev = np.full(m, -1, np.int64)
     for e in range(m):
         j = ej[e]
         i = ei[e]
-        for f in range(first[j], first[j + 1]):
+        for f in range(first[j], first[j] + count[j]):
             if ej[f] == i:
                 rev[e] = f
                 break

@@ -129,6 +129,7 @@ class LaguerreDiagram:
     edge_mass: sp.csr_matrix
     _cells: object = field(repr=False)  # otgan._power.PowerCells (box-clipped cells)
     _clipped: dict = field(repr=False)
+    _edges: tuple = field(repr=False)  # (ei, ej, rev, length in the bounding box)
 
     def __repr__(self):
         return (
@@ -141,6 +142,19 @@ class LaguerreDiagram:
         dmu - psi . mu(L) + nu . psi`` (``= int psi^c dmu + nu . psi``); ``nu`` (J,)."""
         nu = np.asarray(nu, dtype=np.float64)
         return float(np.sum(self.moments) - self.psi @ self.masses + nu @ self.psi)
+
+    @cached_property
+    def _box(self):
+        return self._box_measure()
+
+    def _box_measure(self):
+        """The cell masses and edge masses (csr) for the uniform probability on the domain's
+        bounding box: the cells before they are clipped to the domain (the regularising
+        measure of :func:`otgan.semidiscrete.newton`'s continuation)."""
+        x0, y0, x1, y1 = self.domain.bounds
+        A = (x1 - x0) * (y1 - y0)
+        ei, ej, rev, blen = self._edges
+        return self._cells.area / A, _sym(ei, ej, blen / A, rev, self.y.shape[0])
 
     @cached_property
     def polygons(self) -> np.ndarray:
@@ -179,11 +193,17 @@ def _check_sites(y, psi, where):
 
 
 def _check_duplicates(y, where):
-    order = np.lexsort((y[:, 1], y[:, 0]))
-    ys = y[order]
+    order = np.argsort(y[:, 0], kind="stable")
+    xs = y[order, 0]
+    same_x = np.flatnonzero(xs[1:] == xs[:-1])
+    if same_x.size == 0:  # all abscissae distinct (the usual case): no duplicate
+        return
+    cand = np.unique(np.concatenate([order[same_x], order[same_x + 1]]))
+    sub = cand[np.lexsort((y[cand, 1], y[cand, 0]))]
+    ys = y[sub]
     dup = np.flatnonzero((ys[1:] == ys[:-1]).all(axis=1))
     if dup.size:
-        i, j = sorted((int(order[dup[0]]), int(order[dup[0] + 1])))
+        i, j = sorted((int(sub[dup[0]]), int(sub[dup[0] + 1])))
         raise ValueError(
             f"{where}: 'y' must hold distinct sites; y[{i}] == y[{j}] == {y[i].tolist()} "
             f"({dup.size} duplicate pair(s)). Merge duplicates (adding their masses)"
@@ -271,9 +291,11 @@ def diagram(y, psi, domain=None, *, measure=None) -> LaguerreDiagram:
     first += yn * areas[:, None]
     second = cells.i2.copy()
     # directed edges (cell ei, created by site ej) and the same edge seen from ej (rev)
-    ei, ej, seg4, rev = edge_pairs(cells.ptr, n, cells.vx, cells.vy, cells.lab)
+    ei, ej, seg4, rev = edge_pairs(cells.ptr, n, cells.vx, cells.vy, cells.lab,
+                                   cells.order)
     seg = seg4.reshape(-1, 2, 2)
     elen = np.hypot(seg4[:, 2] - seg4[:, 0], seg4[:, 3] - seg4[:, 1])
+    box_len = elen.copy()
     clipped = {}
     clip_geom = None  # clipped geometries of the edges crossing the domain's boundary
     if not _is_box(dom):
@@ -316,8 +338,10 @@ def diagram(y, psi, domain=None, *, measure=None) -> LaguerreDiagram:
     bbox_area = (bx1 - bx0) * (by1 - by0)
     # edges shorter than the float64 resolution of the geometry (cells touching at a vertex,
     # ties) are not adjacencies
-    long = elen > _EMPTY_REL * np.hypot(bx1 - bx0, by1 - by0)
+    min_len = _EMPTY_REL * np.hypot(bx1 - bx0, by1 - by0)
+    long = elen > min_len
     elen = np.where(long, elen, 0.0)
+    box_len = np.where(box_len > min_len, box_len, 0.0)
     empty = ~(areas > _EMPTY_REL * bbox_area)
     areas = np.where(empty, 0.0, areas)
     first = np.where(empty[:, None], 0.0, first)
@@ -331,7 +355,7 @@ def diagram(y, psi, domain=None, *, measure=None) -> LaguerreDiagram:
     diag = {
         "y": yn, "psi": pn, "domain": dom, "measure": measure, "areas": areas,
         "centroids": centroids, "empty": empty, "adjacency": adjacency, "_cells": cells,
-        "_clipped": clipped,
+        "_clipped": clipped, "_edges": (ei, ej, rev, box_len),
     }
     if same_uniform:
         A = measure.area

@@ -41,13 +41,15 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+import shapely
 import torch
 from scipy.sparse.csgraph import connected_components
-from scipy.sparse.linalg import LinearOperator, cg, splu
+from scipy.sparse.linalg import splu
 
 from . import laguerre, measures
 from ._utils import (
@@ -65,6 +67,7 @@ from .ctransform import c_transform
 
 __all__ = [
     "AveragedSGD",
+    "NotConvergedWarning",
     "SemiDiscreteResult",
     "asgd",
     "default_gamma",
@@ -74,6 +77,10 @@ __all__ = [
 ]
 
 _METHODS = ("auto", "newton", "asgd")
+
+
+class NotConvergedWarning(UserWarning):
+    """A solver stopped before reaching its tolerance (the message says why)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,92 +230,168 @@ def _rel_errors(masses, nu):
     return float(rel.max()), float(rel.mean())
 
 
-def _laplacian(D, y):
-    """The weighted Laplacian ``L = diag(W 1) - W``, ``W_ij = edge_mass_ij / (2 |y_i - y_j|)``.
+def _laplacian(E, y, ground=None):
+    """The weighted Laplacian ``L = diag(W 1) - W``, ``W_ij = E_ij / (2 |y_i - y_j|)`` from the
+    symmetric edge masses ``E`` (csr), plus ``L_kk`` added on the diagonal at the ``ground``
+    nodes. Returns ``(A, W)``.
 
     ``L`` is the Jacobian of the cell masses in ``psi`` (``masses(psi + d) ~ masses + L d``), i.e.
-    minus the Hessian of the semi-dual.
+    minus the Hessian of the semi-dual. Adding ``L_kk`` at one node ``k`` of each connected
+    component makes it positive definite: for a right-hand side summing to zero on each
+    component, the solution is the one with ``d_k = 0`` (the gauge).
     """
-    E = sp.coo_matrix(D.edge_mass)
-    keep = (E.row != E.col) & (E.data > 0)
-    i, j, m = E.row[keep], E.col[keep], E.data[keep]
-    diff = y[i] - y[j]
-    w = m / (2.0 * np.sqrt(np.einsum("ij,ij->i", diff, diff)))
     J = len(y)
-    W = sp.csr_matrix((w, (i, j)), shape=(J, J))
+    rows = np.repeat(np.arange(J), np.diff(E.indptr))
+    diff = y[rows] - y[E.indices]
+    w = E.data / (2.0 * np.sqrt(np.einsum("ij,ij->i", diff, diff)))
+    W = sp.csr_matrix((w, E.indices, E.indptr), shape=(J, J))
     deg = np.asarray(W.sum(axis=1)).ravel()
-    return (sp.diags(deg) - W).tocsr(), W
+    diag = deg.copy()
+    if ground is not None:
+        diag[ground] += np.where(deg[ground] > 0, deg[ground], 1.0)
+    return (sp.diags(diag, format="csr") - W).tocsc(), W
 
 
 class _NewtonSolver:
-    """Solves ``L d = rhs`` for the successive Laplacians of one Newton run.
+    """Solves ``L d = rhs`` for the successive Laplacians of one Newton run (inexact Newton).
 
-    The gauge is fixed by grounding one node (``d = 0``) per connected component of the cell
-    graph, then ``d`` is shifted to zero mean. The first system is factorised (sparse LU;
-    symmetric positive definite, so no pivoting and a minimum-degree ordering on ``A + A^T``,
-    about 1.5x faster than scipy's default on these planar graphs). Later systems differ little
-    (the cells move a little), so they are solved by conjugate gradients preconditioned with the
-    last factorisation, to a relative residual of ``rtol``; when that does not converge within
-    ``max_cg`` iterations, or the grounded nodes change, the new matrix is factorised.
+    The gauge is fixed by grounding one node per connected component of the cell graph (see
+    :func:`_laplacian`); ``d`` is then shifted to zero mean. The first system is factorised
+    (sparse LU; symmetric positive definite, so no pivoting and a minimum-degree ordering on
+    ``A + A^T``). Later systems differ little (the cells move a little), so they are solved by
+    conjugate gradients preconditioned with the last factorisation, to the relative residual
+    ``rtol`` that Newton asks for (loose far from the solution, tight near it); when that does
+    not converge within ``max_cg`` iterations, or the grounded nodes change, the new matrix is
+    factorised. ``exact=True`` forces a factorisation.
     """
 
-    def __init__(self, rtol=1e-12, max_cg=30):
-        self.rtol, self.max_cg = rtol, max_cg
-        self.lu, self.keep = None, None
+    def __init__(self, max_cg=30):
+        self.max_cg = max_cg
+        self.lu, self.ground = None, None
         self.n_factor = self.n_cg = 0
 
-    def _grounded(self, L, W):
-        J = L.shape[0]
+    def _grounded(self, W):
         ncomp, labels = connected_components(W, directed=False)
-        if ncomp == 1 and self.keep is not None and self.keep.sum() == J - 1:
-            return self.keep  # any node grounds a connected graph: keep the previous one
-        keep = np.ones(J, dtype=bool)
-        if ncomp == 1:
-            keep[int(np.argmax(np.asarray(L.diagonal())))] = False
-        else:
-            _, first = np.unique(labels, return_index=True)
-            keep[first] = False
-        return keep
+        if ncomp == 1 and self.ground is not None and self.ground.size == 1:
+            return self.ground, ncomp  # any node grounds a connected graph: keep the last one
+        _, first = np.unique(labels, return_index=True)
+        return first, ncomp
 
-    def solve(self, L, W, rhs):
-        keep = self._grounded(L, W)
-        d = np.zeros(L.shape[0])
-        if keep.any():
-            Lr = L[keep][:, keep].tocsc()
-            b = rhs[keep]
-            x = None
-            if self.lu is not None and np.array_equal(keep, self.keep):
-                pre = LinearOperator(Lr.shape, matvec=self.lu.solve, dtype=np.float64)
-                x, info = cg(Lr, b, rtol=self.rtol, atol=0.0, maxiter=self.max_cg, M=pre)
-                x = x if info == 0 else None
-                self.n_cg += x is not None
-            if x is None:
-                self.lu = splu(Lr, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                               options={"SymmetricMode": True})
-                self.keep = keep
-                self.n_factor += 1
-                x = self.lu.solve(b)
-            d[keep] = x
-        return d - d.mean()
+    def solve(self, E, y, rhs, rtol, *, scale=None, exact=False):
+        """``d`` (zero mean) with ``L d = rhs``; the CG stops when ``max |scale * r| <= rtol
+        max |scale * rhs|`` (``scale = 1 / nu``: every cell's mass to the same relative
+        accuracy, whatever its target). Returns ``(d, number of components)``."""
+        W0 = sp.csr_matrix((np.ones_like(E.data), E.indices, E.indptr), shape=E.shape)
+        ground, ncomp = self._grounded(W0)
+        A, _ = _laplacian(E, y, ground)
+        x = None
+        if not exact and self.lu is not None and np.array_equal(ground, self.ground):
+            x = _pcg(A, rhs, self.lu.solve, max(rtol, 1e-14), self.max_cg,
+                     np.ones_like(rhs) if scale is None else scale)
+            self.n_cg += x is not None
+        if x is None:
+            self.lu = splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                           options={"SymmetricMode": True})
+            self.ground = ground
+            self.n_factor += 1
+            x = self.lu.solve(rhs)
+        return x - x.mean(), ncomp
 
 
-def _initial_psi(y, mu, where, diagram):
-    """A potential whose Laguerre cells all have positive mu-mass.
+def _pcg(A, b, precond, rtol, maxiter, scale):
+    """Preconditioned conjugate gradients for the SPD ``A``; stops when ``max |scale * r| <=
+    rtol * max |scale * b|``; ``None`` if that takes more than ``maxiter`` iterations. (Written
+    out rather than scipy's ``cg`` for this criterion, and to keep the vector operations off
+    the BLAS threads: they are too small to gain from them.)"""
+    x = np.zeros_like(b)
+    r = b.copy()
+    target = rtol * float(np.max(np.abs(scale * b)))
+    if target == 0.0:
+        return x
+    z = precond(r)
+    p = z.copy()
+    rz = float(np.einsum("i,i->", r, z))
+    for _ in range(maxiter):
+        Ap = A @ p
+        alpha = rz / float(np.einsum("i,i->", p, Ap))
+        x += alpha * p
+        r -= alpha * Ap
+        if float(np.max(np.abs(scale * r))) <= target:
+            return x
+        z = precond(r)
+        rz, rz_old = float(np.einsum("i,i->", r, z)), rz
+        p *= rz / rz_old
+        p += z
+    return None
 
-    ``psi = 0`` (the Voronoi diagram) when it works. Otherwise a rescaling trick: with
-    ``psi_j = (1 - t) ||y_j - c||^2`` and ``0 < t <= 1``,
-    ``||x - y_j||^2 - psi_j = t^{-1} ||y_j^t - x||^2 + (terms independent of j)`` where
-    ``y_j^t = c + t (y_j - c)``, so the Laguerre cells are exactly the Voronoi cells of the sites
-    contracted towards ``c``. Taking ``c`` in the interior of the support of ``mu`` (a point drawn from
-    ``mu`` with a fixed seed) and halving ``t`` until every cell has mass, every distinct site
-    gets a non-empty cell, even sites far outside the support.
+
+def _stage(D, eps):
+    """Cell masses and edge masses of the regularised source ``(1 - eps) mu + eps U(B)`` (``B``
+    the bounding box of mu's domain; ``eps = 0``: mu itself)."""
+    if eps == 0.0:
+        return np.asarray(D.masses, dtype=np.float64), D.edge_mass
+    bm, be = D._box
+    return (1.0 - eps) * np.asarray(D.masses, dtype=np.float64) + eps * bm, (
+        (1.0 - eps) * D.edge_mass + eps * be).tocsr()
+
+
+_FAIR = 0.1  # a cell is starved below this fraction of its target mass
+
+
+def _is_fair(masses, nu, E):
+    """Whether Newton can start from these cells on mu itself: every cell holds at least a
+    tenth of its target mass and the cells with mass form one connected graph."""
+    if not np.all(masses >= _FAIR * nu):
+        return False
+    W0 = sp.csr_matrix((np.ones_like(E.data), E.indices, E.indptr), shape=E.shape)
+    return connected_components(W0, directed=False)[0] == 1
+
+
+def _support_distance2(mu, y):
+    """Squared distance from each site to the support of mu (the domain of a uniform measure,
+    the pixels of positive density of an image, less half a pixel's diagonal)."""
+    if isinstance(mu, measures.ImageDensity):
+        from scipy.spatial import cKDTree
+
+        rows, cols = np.nonzero(mu.weights > 0)
+        w, h = mu.pixel_size
+        centres = np.column_stack([mu.extent[0] + (cols + 0.5) * w,
+                                   mu.extent[3] - (rows + 0.5) * h])
+        d = cKDTree(centres).query(y)[0] - 0.5 * math.hypot(w, h)
+        return np.maximum(d, 0.0) ** 2
+    return shapely.distance(shapely.points(y), mu.domain) ** 2
+
+
+def _initial_psi(y, mu, nu, where, diagram):
+    """A starting potential whose Laguerre cells all meet the bounding box of mu's domain with
+    positive area, and as fair as cheaply possible.
+
+    1. ``psi = 0`` (the Voronoi diagram) when its cells are fair (see :func:`_is_fair`).
+    2. Else ``psi_j = d(y_j, supp mu)^2``: the power circle of a site outside the support (or in
+       a hole, a gap, a region of zero density) then touches the support, so its cell reaches
+       the density instead of starving in the zero region; the sites on the support keep their
+       own position in their cell.
+    3. If a cell is still empty, a rescaling trick: with ``psi_j = (1 - t) ||y_j - c||^2`` and
+       ``0 < t <= 1``, ``||x - y_j||^2 - psi_j = t^{-1} ||y_j^t - x||^2 + (terms independent of
+       j)`` where ``y_j^t = c + t (y_j - c)``, so the Laguerre cells are the Voronoi cells of the
+       sites contracted towards ``c``, the centre of the box; halving ``t`` until every cell has
+       area, every distinct site gets a non-empty cell, even sites far outside the domain.
     """
     J = len(y)
     psi = np.zeros(J)
     D = diagram(psi)
-    if np.all(D.masses > 0):
+    if np.all(D._box[0] > 0) and _is_fair(np.asarray(D.masses, dtype=np.float64), nu,
+                                           D.edge_mass):
         return psi, D
-    c = to_numpy(_sample(mu, 1, np.random.default_rng(12345)), dtype=np.float64).reshape(-1)
+    d2 = _support_distance2(mu, y)
+    if np.any(d2 > 0):
+        D2 = diagram(d2 - d2.mean())
+        if np.all(D2._box[0] > 0):
+            return d2 - d2.mean(), D2
+    if np.all(D._box[0] > 0):
+        return psi, D
+    x0, y0, x1, y1 = D.domain.bounds
+    c = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
     sq = np.einsum("ij,ij->i", y - c, y - c)
     t = 1.0
     for _ in range(60):
@@ -316,13 +399,12 @@ def _initial_psi(y, mu, where, diagram):
         psi = (1.0 - t) * sq
         psi = psi - psi.mean()
         D = diagram(psi)
-        if np.all(D.masses > 0):
+        if np.all(D._box[0] > 0):
             return psi, D
-    empty = np.flatnonzero(~(D.masses > 0))
+    empty = np.flatnonzero(~(D._box[0] > 0))
     raise GeometryError(
-        f"{where}: could not find a potential giving every site a cell of positive mass; "
-        f"sites {empty[:10].tolist()} stay empty (are they distinct and is mu's support "
-        "connected?)",
+        f"{where}: could not find a potential giving every site a cell of positive area; "
+        f"sites {empty[:10].tolist()} stay empty (are the sites distinct?)",
         indices=empty,
     )
 
@@ -341,17 +423,39 @@ def newton(mu, y, nu=None, *, tol=1e-9, max_iter=100, psi0=None, max_halvings=30
     with weights ``w_ij = int_{L_i cap L_j} rho ds / (2 ||y_i - y_j||)`` (symmetric, positive
     semi-definite, kernel = the constants on the connected cell graph). Each iteration
 
-    1. solves ``L d = nu - G(psi)`` with the gauge fixed (one grounded node, then ``d`` shifted to
-       zero mean): a sparse LU for the first system, then conjugate gradients preconditioned by
-       the last LU while they converge (see ``_NewtonSolver``),
-    2. takes the largest step ``alpha in {1, 1/2, 1/4, ...}`` such that every cell keeps mass
-       ``>= eps0 / 2`` with ``eps0 = min(min_j G_j(psi0), min_j nu_j)`` and
-       ``||G(psi + alpha d) - nu|| <= (1 - alpha / 2) ||G(psi) - nu||`` (KMT's condition; the
-       Euclidean norm),
+    1. solves ``L d = nu - G(psi)`` with the gauge fixed (one grounded node per connected
+       component, then ``d`` shifted to zero mean), inexactly: a sparse LU for the first
+       system, then conjugate gradients preconditioned by the last LU, to a relative accuracy
+       of the order of the current error (loose far from the solution, tight near it; every
+       cell to the same *relative* accuracy, so that masses spanning many orders of magnitude
+       converge together),
+    2. takes the largest step ``alpha in {1, 1/2, 1/4, ...}`` such that every cell keeps at
+       least half of the smallest of its initial and target masses and
+       ``||(G(psi + alpha d) - nu) / nu|| <= (1 - alpha / 2) ||(G(psi) - nu) / nu||`` (KMT's
+       condition, in the norm of the relative errors),
 
-    and stops when ``max_j |G_j - nu_j| / nu_j <= tol``. If the line search cannot decrease the
-    error any more (float64 noise on the cell masses, around ``1e-13`` relative for uniform
-    masses), the iteration stops with ``converged = error <= tol``.
+    and stops when ``max_j |G_j - nu_j| / nu_j <= tol``. ``nu`` is normalised to sum to one.
+
+    **Starved cells, holes, gaps, disconnected supports.** KMT's theory needs every cell to
+    start with mass and the density to be positive on a connected support. When the starting
+    cells are unfair (a cell with less than a tenth of its target, or cells of mu's support
+    that do not form one connected graph: a disconnected domain, an image with zero rows
+    between sites, zero pixels), Newton runs on the regularised source ``mu_eps = (1 - eps) mu +
+    eps U(B)`` (``U(B)`` uniform on the bounding box of mu's domain, on which the theory
+    applies) with ``eps = 1/2`` first, then ever smaller ``eps`` (each as small as keeps the
+    current cells fair, computed without a new diagram since the masses are linear in
+    ``eps``), warm-started, down to ``eps = 0`` once the cells of mu itself are fair, or until
+    the masses under mu meet ``tol`` (a disconnected support). ``history["eps"]`` records the
+    stages. A solution always exists for a source with a density and positive ``nu``.
+
+    **Precision.** The masses are exact to float64 rounding (cells computed in the frame of
+    their site). The attainable accuracy is limited by the potential itself: one unit in the
+    last place of ``psi`` moves the mass of cell ``j`` by ``sum_k w_jk ulp(psi)``, which is
+    large for near-coincident sites (sites ``1e-12`` apart cannot be balanced beyond about
+    ``1e-6`` relative in float64); the warning then says so.
+
+    If the iteration stops before ``tol`` (``max_iter`` reached, or the line search finds no
+    decrease any more), a :class:`NotConvergedWarning` says why and names the worst cells.
 
     The diagrams (masses, transport costs and the edge masses of the Laplacian) come from
     :func:`otgan.laguerre.diagram`.
@@ -370,10 +474,11 @@ def newton(mu, y, nu=None, *, tol=1e-9, max_iter=100, psi0=None, max_halvings=30
     max_iter : int
         Maximal number of Newton iterations.
     psi0 : array (J,), optional
-        Initial potential; every cell must have positive mass. Default: ``0`` (the Voronoi
-        diagram) when all its cells have mass, else ``psi_j = (1 - t) ||y_j - c||^2`` -- the
-        Voronoi diagram of the sites contracted towards a point ``c`` of the support by the
-        factor ``t``, halved until every cell has mass.
+        Initial potential; every cell must meet the bounding box of the domain. Default:
+        ``0`` (the Voronoi diagram) when its cells are fair, else ``psi_j = d(y_j, supp
+        mu)^2`` (the power circle of a site off the support touches the support, so its cell
+        reaches the density), else the Voronoi diagram of the sites contracted towards the
+        centre of the domain, contracted until every cell has area.
     max_halvings : int
         Maximal number of step halvings per iteration.
 
@@ -383,7 +488,8 @@ def newton(mu, y, nu=None, *, tol=1e-9, max_iter=100, psi0=None, max_halvings=30
         ``method="newton"``; ``psi`` has the mean of ``psi0`` (zero by default).
         ``history`` holds per iteration (index 0 = the initial potential): ``"max_rel_error"``,
         ``"mean_rel_error"``, ``"semi_dual"`` (exact ``H(psi)``), ``"step"`` (the accepted
-        ``alpha``, NaN at index 0), ``"n_diagrams"`` (diagrams computed so far), ``"time"``
+        ``alpha``, NaN at index 0), ``"eps"`` (the regularisation of the stage, 0 = mu
+        itself), ``"n_diagrams"`` (diagrams computed so far), ``"time"``
         (seconds since the start), ``"time_diagram"`` and ``"time_solve"`` (cumulative seconds
         spent in the diagrams and in the sparse linear solves).
 
@@ -403,6 +509,7 @@ def newton(mu, y, nu=None, *, tol=1e-9, max_iter=100, psi0=None, max_halvings=30
     yn = to_numpy(y_t, dtype=np.float64)
     J = len(yn)
     nun = to_numpy(check_weights(nu, J, "nu", where, match=f"'y' ({J} sites)"), dtype=np.float64)
+    nun = nun / nun.sum()  # exactly a probability vector (float32 or nearly normalised input)
     if (nun <= 0).any():
         j = int(np.argmin(nun))
         raise ValueError(
@@ -446,28 +553,31 @@ def _newton(mu, yn, nun, tol, max_iter, psi0, max_halvings, y_in, where):
         return out
 
     if psi0 is None:
-        psi, D = _initial_psi(yn, mu, where, diagram)
+        psi, D = _initial_psi(yn, mu, nun, where, diagram)
         mean0 = 0.0
     else:
         psi = to_numpy(psi0, dtype=np.float64).copy()
         mean0 = float(psi.mean())
         D = diagram(psi)
-        if not np.all(D.masses > 0):
-            empty = np.flatnonzero(~(D.masses > 0))
+        if not np.all(D._box[0] > 0):
+            empty = np.flatnonzero(~(D._box[0] > 0))
             raise ValueError(
-                f"{where}: 'psi0' leaves the cells of sites {empty[:10].tolist()} without mass; "
-                "the damped Newton method needs every cell non-empty. Pass psi0=None for an "
+                f"{where}: 'psi0' leaves the cells of sites {empty[:10].tolist()} empty; the "
+                "damped Newton method needs every cell non-empty. Pass psi0=None for an "
                 "automatic start"
             )
     n_diag = 1
     masses = np.asarray(D.masses, dtype=np.float64)
-    eps0 = min(float(masses.min()), float(nun.min()))
     err, mean_err = _rel_errors(masses, nun)
+    # continuation: Newton on (1 - eps) mu + eps U(box) while the cells of mu are unfair
+    # (starved cells, a disconnected or gapped support), eps -> 0
+    eps = 0.0 if _is_fair(masses, nun, D.edge_mass) else 0.5
     hist = {
         "max_rel_error": [err],
         "mean_rel_error": [mean_err],
         "semi_dual": [D.semi_dual(nun)],
         "step": [float("nan")],
+        "eps": [eps],
         "n_diagrams": [n_diag],
         "time": [time.perf_counter() - t0],
         "time_diagram": [clock["diagram"]],
@@ -475,51 +585,127 @@ def _newton(mu, yn, nun, tol, max_iter, psi0, max_halvings, y_in, where):
     }
     n_iter = 0
     linear = _NewtonSolver()
+    stalled = False
     while err > tol and n_iter < max_iter:
-        t = time.perf_counter()
-        L, W = _laplacian(D, yn)
-        resid = masses - nun
-        d = linear.solve(L, W, -resid)
-        clock["solve"] += time.perf_counter() - t
-        norm0 = float(np.linalg.norm(resid))
-        alpha = 1.0
-        accepted = False
-        for _ in range(max_halvings + 1):
-            psi_try = psi + alpha * d
-            D_try = diagram(psi_try)
-            n_diag += 1
-            m_try = np.asarray(D_try.masses, dtype=np.float64)
-            if m_try.min() >= 0.5 * eps0 and (
-                np.linalg.norm(m_try - nun) <= (1.0 - 0.5 * alpha) * norm0
-            ):
-                accepted = True
+        # ---- one stage: damped Newton on the source regularised by eps
+        stage_tol = tol if eps == 0.0 else max(0.5 * tol, min(1e-2, eps))
+        G, E = _stage(D, eps)
+        serr = _rel_errors(G, nun)[0]
+        floor = 0.5 * min(float(G.min()), float(nun.min()))
+        while serr > stage_tol and n_iter < max_iter:
+            t = time.perf_counter()
+            resid = G - nun
+            # inexact Newton: a linear accuracy of the order of the error (quadratic
+            # convergence), and no tighter than what the last step needs to reach stage_tol
+            rtol = min(0.05, max(serr, 0.25 * stage_tol / serr))
+            d, _ = linear.solve(E, yn, -resid, rtol, scale=1.0 / nun)
+            clock["solve"] += time.perf_counter() - t
+            norm0 = float(np.linalg.norm(resid / nun))
+            accepted = False
+            for attempt in range(2):
+                alpha = 1.0
+                for _ in range(max_halvings + 1):
+                    psi_try = psi + alpha * d
+                    D_try = diagram(psi_try)
+                    n_diag += 1
+                    G_try, _ = _stage(D_try, eps)
+                    if G_try.min() >= floor and (
+                        np.linalg.norm((G_try - nun) / nun) <= (1.0 - 0.5 * alpha) * norm0
+                    ):
+                        accepted = True
+                        break
+                    alpha *= 0.5
+                if accepted or linear.lu is None or attempt == 1:
+                    break
+                # an inexact direction that does not decrease the error: solve exactly
+                t = time.perf_counter()
+                d, _ = linear.solve(E, yn, -resid, 0.0, exact=True)
+                clock["solve"] += time.perf_counter() - t
+            if not accepted:
+                stalled = True  # no decrease possible any more (float noise on the masses)
                 break
-            alpha *= 0.5
-        if not accepted:
-            break  # no decrease possible any more (float noise): report the achieved error
-        n_iter += 1
-        psi, D, masses = psi_try, D_try, m_try
-        err, mean_err = _rel_errors(masses, nun)
-        hist["max_rel_error"].append(err)
-        hist["mean_rel_error"].append(mean_err)
-        hist["semi_dual"].append(D.semi_dual(nun))
-        hist["step"].append(alpha)
-        hist["n_diagrams"].append(n_diag)
-        hist["time"].append(time.perf_counter() - t0)
-        hist["time_diagram"].append(clock["diagram"])
-        hist["time_solve"].append(clock["solve"])
+            n_iter += 1
+            psi, D = psi_try, D_try
+            G, E = _stage(D, eps)
+            serr = _rel_errors(G, nun)[0]
+            masses = np.asarray(D.masses, dtype=np.float64)
+            err, mean_err = _rel_errors(masses, nun)
+            hist["max_rel_error"].append(err)
+            hist["mean_rel_error"].append(mean_err)
+            hist["semi_dual"].append(D.semi_dual(nun))
+            hist["step"].append(alpha)
+            hist["eps"].append(eps)
+            hist["n_diagrams"].append(n_diag)
+            hist["time"].append(time.perf_counter() - t0)
+            hist["time_diagram"].append(clock["diagram"])
+            hist["time_solve"].append(clock["solve"])
+        if eps == 0.0 or err <= tol or (stalled and eps < 1e-15):
+            break
+        stalled = False
+        # ---- next stage: mu itself once its cells are fair, else the smallest eps (by
+        # factors of 2, at least one) whose cells at the current psi stay fair: the stage
+        # masses are linear in eps, so this needs no new diagram
+        if _is_fair(masses, nun, D.edge_mass):
+            eps = 0.0
+        else:
+            bm = D._box[0]
+            nxt = eps / 2
+            while nxt > 1e-15 and np.all(
+                    (1 - nxt / 2) * masses + nxt / 2 * bm >= _FAIR * nun):
+                nxt /= 2
+            eps = nxt if nxt > 1e-15 else 0.0
 
     psi = psi - psi.mean() + mean0
     history = {k: np.asarray(v) for k, v in hist.items()}
+    converged = bool(err <= tol)
+    if not converged:
+        _warn_not_converged(where, masses, nun, err, tol, n_iter, max_iter, stalled,
+                            _float_floor(D, yn, psi, nun))
     return SemiDiscreteResult(
         psi=like(psi, y_in),
         value=float(np.sum(D.moments)),
         masses=masses,
         error=err,
         n_iter=n_iter,
-        converged=bool(err <= tol),
+        converged=converged,
         history=history,
         method="newton",
+    )
+
+
+def _float_floor(D, y, psi, nu):
+    """The relative mass change of each cell when the potential moves by one unit in the last
+    place (float64): ``sum_k W_jk ulp(max |psi|) / nu_j``. No potential stored in float64 can
+    bring the masses closer to ``nu`` than about this."""
+    _, W = _laplacian(D.edge_mass, y)
+    deg = np.asarray(W.sum(axis=1)).ravel()
+    return deg * np.spacing(max(float(np.max(np.abs(psi))), np.finfo(float).tiny)) / nu
+
+
+def _warn_not_converged(where, masses, nu, err, tol, n_iter, max_iter, stalled, floor):
+    """Warn (NotConvergedWarning) with the reason and the worst cells."""
+    pos = nu > 0
+    rel = np.full(nu.shape, 0.0)
+    rel[pos] = np.abs(masses[pos] - nu[pos]) / nu[pos]
+    worst = np.argsort(rel)[::-1][:5]
+    cells = ", ".join(f"{int(j)}: mass {masses[j]:.3g} for {nu[j]:.3g}" for j in worst)
+    starved = np.flatnonzero(masses < 0.5 * nu)
+    if n_iter >= max_iter and not stalled:
+        why = f"max_iter = {max_iter} iterations reached"
+    elif float(floor.max()) > 0.1 * tol:
+        j = int(np.argmax(floor))
+        why = (f"the line search found no decrease: the masses are at the resolution of float64 "
+               f"potentials (one unit in the last place of psi moves the mass of cell {j} by "
+               f"{floor[j]:.2g} of its target; near-coincident sites make this large)")
+    else:
+        why = "the line search found no decrease (float64 noise on the masses)"
+    warnings.warn(
+        f"{where}: not converged: max relative mass error {err:.3g} > tol = {tol:.3g} after "
+        f"{n_iter} iterations; {why}. Worst cells (site: mass for target): {cells}"
+        + (f"; {starved.size} starved cell(s) (less than half their target mass)"
+           if starved.size else ""),
+        NotConvergedWarning,
+        stacklevel=4,
     )
 
 
@@ -875,6 +1061,15 @@ def _asgd(mu, y_in, yn, nun, cost, gamma, batch_size, n_iter, psi0, rng, callbac
         masses = np.bincount(to_numpy(idx), minlength=J) / len(idx)
         value = float(to_numpy(vals, dtype=np.float64).mean() + nun @ psi_np)
     err, _ = _rel_errors(masses, nun)
+    if not err <= tol:
+        warnings.warn(
+            f"{where}: not converged: max relative mass error {err:.3g} > tol = {tol:.3g} after "
+            f"{k_done} stochastic steps ({'exact' if can_exact else 'Monte-Carlo'} masses); "
+            "ASGD converges like O(log k / sqrt k): raise n_iter (or tol), or use "
+            "method='newton' where it applies",
+            NotConvergedWarning,
+            stacklevel=4,
+        )
     return SemiDiscreteResult(
         psi=like(psi_np, y_in),
         value=value,

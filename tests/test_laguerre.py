@@ -514,10 +514,13 @@ def test_kernel_restarts_when_a_cell_outgrows_its_buffers():
     t = np.linspace(0, 2 * np.pi, 301)[:-1]
     y = np.vstack([[0.5, 0.5], 0.5 + 0.3 * np.column_stack([np.cos(t), np.sin(t)])])
     psi = np.zeros(len(y))
-    perm, start, end, child, bbox, pmax = build_tree(y[:, 0].copy(), y[:, 1].copy(), psi, 8)
+    perm, start, end, child, parent, bbox, pmax = build_tree(y[:, 0].copy(), y[:, 1].copy(),
+                                                             psi, 8)
     gx, gy, gp = y[perm, 0], y[perm, 1], psi[perm]
-    ptr, n, vx, vy, lab, area, *_ = _cells(0, len(y), gx, gy, gp, perm, start, end, child, bbox,
-                                           pmax, 0.0, 0.0, 1.0, 1.0)
+    pos = np.empty(len(y), dtype=np.int64)
+    pos[perm] = np.arange(len(y))
+    ptr, n, vx, vy, lab, area, *_ = _cells(0, len(y), gx, gy, gp, perm, pos, start, end, child,
+                                           parent, bbox, pmax, 0.0, 0.0, 1.0, 1.0)
     c = int(np.flatnonzero(perm == 0)[0])
     assert n[c] == 300
     ring = shapely.Polygon(np.column_stack([vx[ptr[c]:ptr[c] + n[c]], vy[ptr[c]:ptr[c] + n[c]]]))
