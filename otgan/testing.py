@@ -1,7 +1,7 @@
 r"""Property-based testing of optimal-transport code: problems with known answers, and assertions.
 
-Install with ``pip install "otgan[testing]"`` (the strategies need `hypothesis
-<https://hypothesis.readthedocs.io>`_).
+Install with ``pip install "otgan[testing]"`` (the strategies need hypothesis,
+https://hypothesis.readthedocs.io).
 
 Strategies draw a problem **together with its exact answer**, computed independently of the
 code under test:
@@ -42,7 +42,7 @@ A ten-line property test of a user's dual solver (here POT's, which passes):
 >>> def my_dual_solver(x, a, y, b, cost):
 ...     M = cost(x, y)
 ...     return ot.emd(a, b, M, log=True)[1]["v"]
->>> @settings(max_examples=20, database=None)
+>>> @settings(max_examples=20, deadline=None)
 ... @given(discrete_problems())
 ... def test_my_solver(p):
 ...     assert_duality_gap(my_dual_solver(p.x, p.a, p.y, p.b, p.cost), p)
@@ -137,8 +137,9 @@ def weights(draw, n, *, tiny=False, zeros=False):
 
     Examples
     --------
-    >>> from hypothesis import given
-    >>> @given(weights(4, tiny=True))
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20, deadline=None)
+    ... @given(weights(4, tiny=True))
     ... def check(w):
     ...     assert w.shape == (4,) and abs(w.sum() - 1) < 1e-12 and (w > 0).all()
     >>> check()
@@ -164,8 +165,9 @@ def potentials(draw, n, *, scale=1.0):
 
     Examples
     --------
-    >>> from hypothesis import given
-    >>> @given(potentials(3, scale=0.1))
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20, deadline=None)
+    ... @given(potentials(3, scale=0.1))
     ... def check(psi):
     ...     assert psi.shape == (3,) and abs(psi).max() <= 0.1
     >>> check()
@@ -204,8 +206,9 @@ def site_sets(draw, *, min_size=1, max_size=20, dim=2, kinds=SITE_KINDS, box=(0.
 
     Examples
     --------
-    >>> from hypothesis import given
-    >>> @given(site_sets(max_size=5, kinds=("lattice",)))
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20, deadline=None)
+    ... @given(site_sets(max_size=5, kinds=("lattice",)))
     ... def check(y):
     ...     assert y.ndim == 2 and y.shape[1] == 2 and 1 <= len(y) <= 5
     >>> check()
@@ -264,8 +267,9 @@ def domains(kinds=tuple(DOMAINS), *, transform=True):
 
     Examples
     --------
-    >>> from hypothesis import given
-    >>> @given(domains(("L", "hole")))
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20, deadline=None)
+    ... @given(domains(("L", "hole")))
     ... def check(D):
     ...     assert D.is_valid and D.area > 0
     >>> check()
@@ -383,9 +387,10 @@ def discrete_problems(draw, *, dims=(1, 2, 3), costs=_DEFAULT_COSTS, min_size=1,
 
     Examples
     --------
-    >>> from hypothesis import given
+    >>> from hypothesis import given, settings
     >>> from otgan.ctransform import semi_dual
-    >>> @given(discrete_problems(max_size=8))
+    >>> @settings(max_examples=20, deadline=None)
+    ... @given(discrete_problems(max_size=8))
     ... def check(p):
     ...     h = semi_dual(p.psi, p.y, p.x, nu=p.b, a=p.a, cost=p.cost)
     ...     assert abs(h - p.value) <= 1e-9 * max(1.0, abs(p.value))
@@ -683,7 +688,7 @@ def semidiscrete_problems(draw, *, sources=("separable", "cells"), max_sites=12,
     --------
     >>> from hypothesis import given, settings
     >>> from otgan.laguerre import diagram
-    >>> @settings(max_examples=10, database=None)
+    >>> @settings(max_examples=10, deadline=None)
     ... @given(semidiscrete_problems(max_sites=6))
     ... def check(p):
     ...     D = diagram(p.y, p.psi, measure=p.mu)

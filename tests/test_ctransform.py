@@ -19,7 +19,8 @@ from otgan.ctransform import (
 from otgan.testing import cost_matrix as brute_cost_matrix
 from otgan.testing import discrete_problems, potentials, site_sets
 
-COSTS = {"sqeuclidean": SquaredEuclidean(), "euclidean": Euclidean(), "power1.5": PowerEuclidean(1.5)}
+COSTS = {"sqeuclidean": SquaredEuclidean(), "euclidean": Euclidean(),
+         "power1.5": PowerEuclidean(1.5)}
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 # examples per property: the hypothesis profile's (200 in CI, tests/conftest.py)
 SETTINGS = settings(deadline=None,

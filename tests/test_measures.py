@@ -20,7 +20,8 @@ from otgan.measures import (
 from otgan.testing import DOMAINS, site_sets
 from tests.reference import grid_points
 
-L_SHAPE, TRIANGLE, UNIT_SQUARE, WITH_HOLE = (DOMAINS[k] for k in ("L", "triangle", "square", "hole"))
+L_SHAPE, TRIANGLE = DOMAINS["L"], DOMAINS["triangle"]
+UNIT_SQUARE, WITH_HOLE = DOMAINS["square"], DOMAINS["hole"]
 # examples per property: the hypothesis profile's (200 in CI, tests/conftest.py)
 SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
