@@ -725,7 +725,7 @@ def semidiscrete_problems(draw, *, sources=("separable", "cells"), max_sites=12,
 
 def _as_float64(v, name, where, shape=None):
     if is_torch(v):
-        dtype = v.dtype
+        dtype = v.dtype if v.is_floating_point() else np.float64
     else:
         v = np.asarray(v)
         dtype = v.dtype if np.issubdtype(v.dtype, np.floating) else np.float64
