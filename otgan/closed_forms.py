@@ -176,7 +176,8 @@ def kl_divergence(p, q, *, atol=1e-6):
 
     With the conventions ``0 log(0 / q) = 0`` and ``KL = +inf`` as soon as ``p`` puts mass where
     ``q`` has none (``p`` is then not absolutely continuous w.r.t. ``q``, and the lecture's
-    definition gives ``+inf``). ``KL >= 0`` with equality iff ``p = q`` (Gibbs' inequality).
+    definition gives ``+inf``). ``KL >= 0`` with equality iff ``p = q`` (Gibbs' inequality;
+    the result is clipped at 0 against rounding).
 
     Parameters
     ----------
@@ -205,7 +206,10 @@ def kl_divergence(p, q, *, atol=1e-6):
     """
     where = f"{_MOD}.kl_divergence"
     p, q = _histograms(p, q, where, atol)
-    return _scalar_out(_rel_entr(p, q).sum(), p)
+    kl = _rel_entr(p, q).sum()
+    # Gibbs: KL >= 0, but terms of both signs can sum to -1e-16 when p and q differ by rounding
+    kl = kl.clamp_min(0.0) if is_torch(kl) else max(float(kl), 0.0)
+    return _scalar_out(kl, p)
 
 
 def js_divergence(p, q, *, atol=1e-6):

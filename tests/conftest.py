@@ -7,9 +7,11 @@ from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
 
-# "ci" (the default in scripts/test.sh): derandomized, so a CI run is reproducible.
+# "ci" (the default in scripts/test.sh): derandomized, so a CI run is reproducible; 200 examples
+# per property (tests that set their own max_examples keep theirs).
 settings.register_profile(
-    "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "ci", max_examples=200, derandomize=True, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))

@@ -16,12 +16,51 @@ import ot
 import pytest
 import scipy.stats
 import torch
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from scipy import integrate, optimize
 
 from otgan import closed_forms as cf
-from tests.strategies_closed_forms import gaussians, histogram_pairs, line_histograms
+from otgan.testing import weights
+
+# --- strategies (built from otgan.testing's weights and hypothesis.extra.numpy: they shrink) ---
+
+
+@st.composite
+def histogram_pairs(draw, n_min=1, n_max=30, zeros=True):
+    """Two probability vectors of the same length; with ``zeros``, some entries may vanish
+    (disjoint or nested supports happen)."""
+    n = draw(st.integers(n_min, n_max))
+    return draw(weights(n, zeros=zeros)), draw(weights(n, zeros=zeros))
+
+
+@st.composite
+def gaussians(draw, d_min=1, d_max=5, rank_deficient=False):
+    """``(m1, S1, m2, S2, A, B)``: means and covariances ``S1 = A A^T``, ``S2 = B B^T`` in
+    dimension ``d``; factors of shape ``(d, d - 1)`` when ``rank_deficient``, else ``(d, 2d)``
+    with an identity block ``0.2 I`` (positive definite)."""
+    d = draw(st.integers(d_min, d_max))
+    out, factors = [], []
+    for _ in range(2):
+        k = max(1, d - 1) if rank_deficient else d
+        a = draw(hnp.arrays(np.float64, (d, k), elements=st.floats(-2.0, 2.0)))
+        a = a * draw(st.sampled_from([0.2, 1.0, 2.0]))
+        if not rank_deficient:
+            a = np.hstack([a, 0.2 * np.eye(d)])
+        out.append(draw(hnp.arrays(np.float64, d, elements=st.floats(-4.0, 4.0))))
+        out.append(a @ a.T)
+        factors.append(a)
+    return (*out, *factors)
+
+
+@st.composite
+def line_histograms(draw, n_min=1, n_max=25):
+    """``(p, q, positions)``: two probability vectors on ``n`` distinct positions (unsorted)."""
+    p, q = draw(histogram_pairs(n_min=n_min, n_max=n_max))
+    x = draw(hnp.arrays(np.float64, len(p), elements=st.floats(-5.0, 5.0), unique=True))
+    return p, q, x
+
 
 LOG2 = math.log(2.0)
 LOG4 = math.log(4.0)
@@ -45,7 +84,6 @@ def js_direct(p, q):
 # ------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=60)
 @given(histogram_pairs())
 def test_kl_js_properties_and_reference(pq):
     p, q = pq
@@ -217,7 +255,6 @@ def test_sup_gan_value_is_2js_minus_log4_by_quadrature(gen, data, pts, lims):
             assert low < sup_l - 1e-9
 
 
-@settings(max_examples=40)
 @given(histogram_pairs(), st.integers(0, 2**32 - 1))
 def test_gan_value_on_histograms(pq, seed):
     p, q = pq
@@ -331,7 +368,6 @@ def test_w1_histograms_lecture_piles_of_dirt():
     np.testing.assert_allclose(cf.w1_histograms(p, q, 3.0 * np.arange(4)), 1.5, rtol=1e-14)
 
 
-@settings(max_examples=50)
 @given(line_histograms())
 def test_w1_histograms_against_pot(pqx):
     p, q, x = pqx
@@ -378,7 +414,6 @@ def frechet_by_factors(m1, a, m2, b):
     return np.sum((m1 - m2) ** 2) + np.sum(a * a) + np.sum(b * b) - 2 * nuclear
 
 
-@settings(max_examples=40)
 @given(gaussians())
 def test_frechet_against_pot_bures(g):
     m1, s1, m2, s2, a, b = g
@@ -393,7 +428,6 @@ def test_frechet_against_pot_bures(g):
     np.testing.assert_allclose(cf.frechet_distance(m1, s1, m1, s1), 0.0, atol=1e-7 * scale)
 
 
-@settings(max_examples=30)
 @given(gaussians(d_min=2, rank_deficient=True))
 def test_frechet_singular_covariances(g):
     # POT's bures distance returns NaN here (sqrt of rounding-negative eigenvalues); the
@@ -750,7 +784,6 @@ def test_exercise_2_argmin():
         np.testing.assert_allclose(np.array(seg), [[-1.5, 0.0], [1.5, 0.0]], atol=2e-3)
 
 
-@settings(max_examples=50)
 @given(st.lists(st.floats(-10, 10), min_size=4, max_size=4))
 def test_exercise_2_properties(t):
     a, b = np.array(t[:2]), np.array(t[2:])

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from otgan.costs import Euclidean, PowerEuclidean, SquaredEuclidean, get_cost
-from tests.strategies import brute_cost_matrix
+from otgan.testing import cost_matrix as brute_cost_matrix
 
 RNG = np.random.default_rng(1)
 

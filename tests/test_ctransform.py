@@ -16,11 +16,20 @@ from otgan.ctransform import (
     semi_dual,
     semi_dual_gradient,
 )
-from tests.strategies import COSTS, brute_cost_matrix, discrete_ot_problems, point_clouds
+from otgan.testing import cost_matrix as brute_cost_matrix
+from otgan.testing import discrete_problems, potentials, site_sets
 
+COSTS = {"sqeuclidean": SquaredEuclidean(), "euclidean": Euclidean(),
+         "power1.5": PowerEuclidean(1.5)}
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-SETTINGS = settings(max_examples=60, deadline=None,
+# examples per property: the hypothesis profile's (200 in CI, tests/conftest.py)
+SETTINGS = settings(deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def point_clouds(d, n_min=1):
+    """Point sets of every kind (repeated points, lattices with ties, clusters, lines)."""
+    return site_sets(min_size=n_min, max_size=40, dim=d, box=(-1.0, 1.0), distinct=False)
 
 
 def brute_c_transform(psi, y, x, cost):
@@ -43,7 +52,7 @@ def test_matches_explicit_minimum(data):
     x = data.draw(point_clouds(d=d))
     y = data.draw(point_clouds(d=d))
     name = data.draw(st.sampled_from(sorted(COSTS)))
-    psi = np.random.default_rng(data.draw(st.integers(0, 999))).normal(size=len(y))
+    psi = data.draw(potentials(len(y), scale=2.0))
     ref, C = brute_c_transform(psi, y, x, COSTS[name])
     for method in ("brute", "auto") + (("kdtree",) if name == "sqeuclidean" else ()):
         vals, idx = c_transform(psi, y, x, COSTS[name], method=method)
@@ -125,7 +134,7 @@ def test_shift_of_psi_shifts_values_and_keeps_argmin(data):
     x, y = data.draw(point_clouds(d=d)), data.draw(point_clouds(d=d))
     name = data.draw(st.sampled_from(sorted(COSTS)))
     t = data.draw(st.floats(-10, 10))
-    psi = np.random.default_rng(0).normal(size=len(y))
+    psi = data.draw(potentials(len(y), scale=2.0))
     v0, _i0 = c_transform(psi, y, x, COSTS[name], method="brute")
     v1, i1 = c_transform(psi + t, y, x, COSTS[name], method="brute")
     np.testing.assert_allclose(v1, v0 - t, rtol=1e-12, atol=1e-12)
@@ -140,7 +149,7 @@ def test_c_cbar_c_is_c(data):
     d = data.draw(st.integers(1, 3))
     x, y = data.draw(point_clouds(d=d)), data.draw(point_clouds(d=d))
     cost = COSTS[data.draw(st.sampled_from(sorted(COSTS)))]
-    psi = np.random.default_rng(1).normal(size=len(y))
+    psi = data.draw(potentials(len(y), scale=2.0))
     phi, _ = c_transform(psi, y, x, cost)  # psi^c on x
     psi_cc, _ = c_bar_transform(phi, x, y, cost)  # psi^{c cbar} on y, >= psi
     phi_again, _ = c_transform(psi_cc, y, x, cost)
@@ -153,7 +162,7 @@ def test_c_cbar_c_is_c(data):
 def test_euclidean_c_transform_is_1_lipschitz(data):
     d = data.draw(st.integers(1, 3))
     y, x = data.draw(point_clouds(d=d)), data.draw(point_clouds(d=d, n_min=2))
-    psi = np.random.default_rng(2).normal(size=len(y))
+    psi = data.draw(potentials(len(y), scale=2.0))
     vals, _ = c_transform(psi, y, x, "euclidean")
     dv = np.abs(vals[:, None] - vals[None, :])
     dx = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
@@ -164,7 +173,7 @@ def test_euclidean_c_transform_is_1_lipschitz(data):
 
 
 @SETTINGS
-@given(discrete_ot_problems())
+@given(discrete_problems(max_size=40))
 def test_strong_duality_at_pot_optimal_potential(problem):
     """The semi-dual at POT's optimal potential equals ot.emd2 (1e-9 relative)."""
     p = problem
@@ -173,17 +182,17 @@ def test_strong_duality_at_pot_optimal_potential(problem):
 
 
 @SETTINGS
-@given(discrete_ot_problems(), st.integers(0, 2**31 - 1))
-def test_weak_duality_for_any_potential(problem, seed):
-    p = problem
-    rng = np.random.default_rng(seed)
-    for psi in (rng.normal(size=len(p.y)), p.psi + 0.1 * rng.normal(size=len(p.y)),
-                np.zeros(len(p.y))):
+@given(st.data())
+def test_weak_duality_for_any_potential(data):
+    p = data.draw(discrete_problems(max_size=40))
+    m = len(p.y)
+    for psi in (data.draw(potentials(m, scale=3.0)), p.psi + data.draw(potentials(m, scale=0.1)),
+                np.zeros(m)):
         assert semi_dual(psi, p.y, p.x, nu=p.nu, a=p.a, cost=p.cost) <= p.value + 1e-12
 
 
 @SETTINGS
-@given(discrete_ot_problems(cost_names=("sqeuclidean",)))
+@given(discrete_problems(costs=("sqeuclidean",), max_size=40))
 def test_gradient_vanishes_in_the_superdifferential_at_the_optimum(problem):
     """At an optimal psi the masses of the cells can match nu (ties split mass); where the
     argmin is unique the semi-dual gradient is nu - masses and H is maximal: one step of any

@@ -5,6 +5,7 @@ derived by hand, brute-force rasters, POT, Monte Carlo)."""
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 import math
 import os
@@ -23,9 +24,7 @@ from PIL import Image
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import itertools
-
-from demos.run_all import DEMOS
+from demos.run_all import DEMOS  # noqa: E402 (after the sys.path entry)
 
 NAMES = [d[0] for d in DEMOS]
 _CACHE: dict = {}

@@ -39,7 +39,8 @@ def test_docs_build_strict(tmp_path):
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     for page in ("index.html", "getting_started/index.html", "gallery/index.html",
                  "lectures/index.html", "benchmarks/index.html", "api/ctransform/index.html",
-                 "guide/semidual/index.html"):
+                 "guide/semidual/index.html", "guide/testing/index.html",
+                 "api/testing/index.html"):
         assert (site / page).exists(), page
     api = (site / "api" / "ctransform" / "index.html").read_text(encoding="utf-8")
     assert "otgan.ctransform.c_transform" in api

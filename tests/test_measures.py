@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 import shapely
 import torch
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, given, settings
 
 from otgan.measures import (
     Discrete,
@@ -18,9 +17,13 @@ from otgan.measures import (
     as_domain,
     polygon_moments,
 )
-from tests.strategies_geometry import L_SHAPE, TRIANGLE, UNIT_SQUARE, WITH_HOLE, grid_points
+from otgan.testing import DOMAINS, site_sets
+from tests.reference import grid_points
 
-SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+L_SHAPE, TRIANGLE = DOMAINS["L"], DOMAINS["triangle"]
+UNIT_SQUARE, WITH_HOLE = DOMAINS["square"], DOMAINS["hole"]
+# examples per property: the hypothesis profile's (200 in CI, tests/conftest.py)
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # --- domains -----------------------------------------------------------------------------------
@@ -85,14 +88,11 @@ def test_polygon_moments_orientation_multipolygon_and_empty():
 
 
 @SETTINGS
-@given(st.integers(0, 2**32 - 1), st.integers(3, 12))
-def test_polygon_moments_against_shapely_and_grid(seed, k):
-    rng = np.random.default_rng(seed)
-    pts = rng.random((k, 2))
+@given(site_sets(min_size=3, max_size=12), site_sets(max_size=1, box=(-1.0, 2.0)))
+def test_polygon_moments_against_shapely_and_grid(pts, centre):
     P = shapely.convex_hull(shapely.multipoints(pts))
-    if not isinstance(P, shapely.Polygon) or P.area < 1e-3:
-        return
-    c = rng.random(2)
+    assume(isinstance(P, shapely.Polygon) and P.area >= 1e-3)
+    c = centre[0]
     area, first, second = polygon_moments([P], [c])
     np.testing.assert_allclose(area[0], P.area, rtol=1e-12)
     np.testing.assert_allclose(first[0] / area[0], shapely.get_coordinates(P.centroid)[0],
