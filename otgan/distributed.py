@@ -150,9 +150,11 @@ def c_transform(psi_local, y_local, x, cost="sqeuclidean", *, method="brute", me
         Query points, the same on every rank (not checked: that would cost a collective).
     cost : str or otgan.costs.Cost
         ``"sqeuclidean"`` (``||x-y||^2``), ``"euclidean"`` (``||x-y||``) or a cost object.
-    method : {"brute"}
-        The local kernel: the blockwise scores of ``otgan.ctransform.c_transform(...,
-        method="brute")`` (the only one whose tie rule the contract below needs).
+    method : {"brute", "certified"}
+        The local kernel: ``"brute"``, the blockwise scores of ``otgan.ctransform.c_transform(
+        ..., method="brute")``; ``"certified"`` (quadratic cost), the certified low-precision
+        search of ``method="certified"`` on each shard, the shards' winners then compared by
+        their float64 scores: the float64 brute-force argmin, ties to the smallest index.
     memory : int, optional
         Byte budget of one block of the local kernel.
     group : torch.distributed.ProcessGroup, optional
@@ -189,9 +191,12 @@ def c_transform(psi_local, y_local, x, cost="sqeuclidean", *, method="brute", me
     if not is_distributed(group):
         return _c_transform(psi_local, y_local, x, cost, method=method, memory=memory)
     cost = get_cost(cost)
-    if method != "brute":
-        raise ValueError(f"{_WHERE}: 'method' must be 'brute' inside a process group; "
-                         f"got {method!r}")
+    if method not in ("brute", "certified"):
+        raise ValueError(f"{_WHERE}: 'method' must be 'brute' or 'certified' inside a process "
+                         f"group; got {method!r}")
+    if method == "certified" and cost.p != 2.0:
+        raise ValueError(f"{_WHERE}: method='certified' needs the quadratic cost "
+                         f"('sqeuclidean'); got {cost!r}")
     for name, t in (("psi_local", psi_local), ("y_local", y_local), ("x", x)):
         if not is_torch(t):
             raise TypeError(f"{_WHERE}: {name!r} must be a torch tensor inside a process group; "
@@ -212,8 +217,12 @@ def c_transform(psi_local, y_local, x, cost="sqeuclidean", *, method="brute", me
     center = center / n_sites  # the single-process kernel's centre: the mean of all sites
 
     with torch.no_grad():
-        score, local_idx = _local_argmin(psi_local.detach(), y_local.detach(), x.detach(),
-                                         cost, center, _check_memory(memory, _WHERE))
+        if method == "certified":
+            score, local_idx = _local_certified(psi_local.detach(), y_local.detach(),
+                                                x.detach(), center, memory)
+        else:
+            score, local_idx = _local_argmin(psi_local.detach(), y_local.detach(), x.detach(),
+                                             cost, center, _check_memory(memory, _WHERE))
         best = score.clone()
         dist.all_reduce(best, op=dist.ReduceOp.MIN, group=group)
         key = torch.where(score == best, local_idx + offset, torch.full_like(local_idx, 2**62))
@@ -264,6 +273,18 @@ def _local_argmin(psi, y, x, cost, center, memory):
                 val, idx = torch.where(better, v, val), torch.where(better, k, idx)
         best_val[i0:i0 + bn], best_idx[i0:i0 + bn] = val, idx
     return best_val, best_idx
+
+
+def _local_certified(psi, y, x, center, memory):
+    """The certified float64 argmin over the local sites (:mod:`otgan._certified`) and its
+    float64 score ``||y_j - c||^2 - psi_j - 2 (x - c).(y_j - c)``, comparable across ranks."""
+    from ._certified import certified_argmin
+
+    idx = certified_argmin(psi, y, x, memory=memory, center=center)
+    c = center.to(torch.float64)
+    yw = y.to(torch.float64)[idx] - c
+    xc = x.to(torch.float64) - c
+    return (yw * yw).sum(1) - psi.to(torch.float64)[idx] - 2 * (xc * yw).sum(1), idx
 
 
 class ShardedAveragedSGD:

@@ -99,6 +99,11 @@ def worker(rank, world, init_file, out_dir):
                 vals_ng, idx_ng = c_transform(psi[a:b], y[a:b], x.detach(), cost)
             res[name] = {"vals": vals.detach(), "idx": idx, "grad_x": x.grad,
                          "grad_psi": psi_l.grad, "vals_ng": vals_ng, "idx_ng": idx_ng}
+        for name, _, s2, s3 in CASES[:3]:  # the certified search on the quadratic cases
+            psi, y, x = problem(name)
+            a, b = bounds(s2 if world == 2 else s3, rank)
+            vals, idx = c_transform(psi[a:b], y[a:b], x, method="certified")
+            res[name + "_certified"] = {"vals": vals, "idx": idx}
         y, batches = asgd_problem(world)
         a, b = bounds(ASGD_SIZES[world], rank)
         state = ShardedAveragedSGD(torch.zeros(b - a, dtype=DT), gamma=0.5)

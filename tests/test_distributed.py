@@ -55,6 +55,17 @@ def test_c_transform_matches_single_process(runs, case):
         torch.testing.assert_close(r["grad_psi"], psi.grad[a:b], **TOL)
 
 
+@pytest.mark.parametrize("case", cases.CASES[:3], ids=[c[0] for c in cases.CASES[:3]])
+def test_certified_local_search_matches_float64_brute_force(runs, case):
+    _, results = runs
+    psi, y, x = cases.problem(case[0])
+    vals, idx = c_transform_1(psi, y, x, method="brute")
+    for res in results:
+        r = res[case[0] + "_certified"]
+        torch.testing.assert_close(r["idx"], idx, rtol=0, atol=0)
+        torch.testing.assert_close(r["vals"], vals, **TOL)
+
+
 def test_ties_go_to_the_smallest_global_index(runs):
     _, results = runs
     # the first query sits next to the site copied at 0, 4, 5, 10; the second next to 2 and 7
