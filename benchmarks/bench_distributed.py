@@ -126,11 +126,13 @@ def cpu_rows(quick, worlds):
     return lines
 
 
-def gpu_rows(n=4096, m=60000, d=784, reps=20):
+def gpu_rows(n=4096, m=60000, d=784, reps=20, device="cuda"):
+    """The certified c-transform against plain products (``device="cpu"``: a dry run of this
+    code with emulated low precision, for checking it without a GPU)."""
     from otgan._certified import certified_argmin
     from otgan.ctransform import c_transform
 
-    dev = torch.device("cuda")
+    dev = torch.device(device)
     g = torch.Generator(device=dev).manual_seed(0)
     y = torch.rand(m, d, device=dev, generator=g)
     x = torch.rand(n, d, device=dev, generator=g)
@@ -138,7 +140,8 @@ def gpu_rows(n=4096, m=60000, d=784, reps=20):
     mm = torch.backends.cuda.matmul
 
     def sync():
-        torch.cuda.synchronize(dev)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
 
     def matmul(low):
         def f():
@@ -179,7 +182,8 @@ def gpu_rows(n=4096, m=60000, d=784, reps=20):
         mm.allow_tf32 = old
     ref64 = c_transform(psi.double(), y.double(), x.double(), method="brute")[1]
     tf32 = times["TF32 matmul"]
-    lines = [(f"GPU: {torch.cuda.get_device_name(dev)}; (n, m, d) = ({n}, {m}, {d}), float32 "
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU dry run"
+    lines = [(f"GPU: {name}; (n, m, d) = ({n}, {m}, {d}), float32 "
              "uniform data, psi = 0.01 * uniform; best of "
              f"{reps} runs"), "",
              ("| work | ms | vs TF32 matmul | argmin = fp32 brute | argmin = fp64 brute | "

@@ -178,17 +178,29 @@ def certified_argmin(psi, y, x, *, low="auto", memory=None, max_candidates=64, c
     m = y.shape[0]
     f64 = torch.float64
     with torch.no_grad():
-        yd = y.detach().to(f64)
-        c = yd.mean(0) if center is None else center.detach().to(f64)
-        yc = yd - c
+        # work in the sites' own precision when it is float32/64 (no float64 copy of y):
+        # centring on a float32 centre is then a subtraction with relative error 2^-24
+        y = y.detach()
+        if y.dtype not in (torch.float32, f64):
+            y = y.to(torch.float32)
+        c = y.to(f64).mean(0) if center is None else center.detach().to(f64)
+        c_w = c.to(y.dtype)
+        c = c_w.to(f64)  # the exact centre of the scores: the one the search subtracts
+        chunk = max(1, memory // (8 * 2 * d))
+        b = torch.empty(m, dtype=f64, device=x.device)
+        y_max = 0.0
+        for j0 in range(0, m, chunk):
+            yc = y[j0:j0 + chunk].to(f64) - c
+            sq = (yc * yc).sum(1)
+            b[j0:j0 + chunk] = sq - psi[j0:j0 + chunk].detach().to(f64)
+            y_max = max(y_max, float(sq.max().sqrt()))
+        y_max *= 1 + 1e-12
         xc = x.detach().to(f64) - c
-        b = (yc * yc).sum(1) - psi.detach().to(f64)
-        y_max = float(yc.norm(dim=1).max()) * (1 + 1e-12)
         b_max = float(b.abs().max())
         x_norm = xc.norm(dim=1) * (1 + 1e-12)
         thr = 2 * error_bound(x_norm, y_max, b_max, d, low=low, on_gpu=on_gpu)
         # float64 rescoring error (Higham's gamma on a d-term dot product, plus b)
-        delta = 2 * (d + 4) * _U64 * (b.abs().max() + 2 * x_norm * y_max)
+        delta = 2 * (d + 4) * _U64 * (b_max + 2 * x_norm * y_max)
         # plus the float32 rounding of m^_i + threshold in the comparison below
         thr = thr + 2 * delta + 4 * _U32 * (b_max + 3 * x_norm * y_max)
         thr = thr.to(torch.float32) * (1 + 2.0**-20)
@@ -206,7 +218,7 @@ def certified_argmin(psi, y, x, *, low="auto", memory=None, max_candidates=64, c
             run_min = torch.full((xb.shape[0],), math.inf, device=x.device)
             ci, cj, cs = [], [], []
             for j0 in range(0, m, bm):
-                yl = _low_inputs(yc[j0:j0 + bm], low, on_gpu)
+                yl = _low_inputs(y[j0:j0 + bm] - c_w, low, on_gpu)
                 with flags:
                     g = xb @ yl.T
                 s = b32[j0:j0 + bm] - 2 * g.to(torch.float32)
@@ -225,10 +237,9 @@ def certified_argmin(psi, y, x, *, low="auto", memory=None, max_candidates=64, c
                 ii, jj = ii[ok], jj[ok]
             # exact (float64) rescoring of the candidates, in chunks of bounded memory
             score = torch.empty(ii.shape[0], dtype=f64, device=x.device)
-            step = max(1, memory // (8 * 2 * d))
-            for k0 in range(0, ii.shape[0], step):
-                a, z = ii[k0:k0 + step], jj[k0:k0 + step]
-                score[k0:k0 + step] = b[z] - 2 * (xc[i0 + a] * yc[z]).sum(1)
+            for k0 in range(0, ii.shape[0], chunk):
+                a, z = ii[k0:k0 + chunk], jj[k0:k0 + chunk]
+                score[k0:k0 + chunk] = b[z] - 2 * (xc[i0 + a] * (y[z].to(f64) - c)).sum(1)
             nb = xb.shape[0]
             best = torch.full((nb,), math.inf, dtype=f64, device=x.device)
             best = best.scatter_reduce(0, ii, score, reduce="amin")
@@ -238,7 +249,7 @@ def certified_argmin(psi, y, x, *, low="auto", memory=None, max_candidates=64, c
                                      reduce="amin")
             if bool(over.any()):
                 q = torch.nonzero(over).flatten()
-                win[q] = _exact_argmin(b, yc, xc[i0 + q], memory)
+                win[q] = _exact_argmin(b, y, c, xc[i0 + q], memory)
                 n_fall += int(q.numel())
             out[rows] = win
             n_cand += int(ii.numel())
@@ -247,13 +258,14 @@ def certified_argmin(psi, y, x, *, low="auto", memory=None, max_candidates=64, c
     return (out, stats) if return_stats else out
 
 
-def _exact_argmin(b, yc, xc, memory):
-    """Float64 ``argmin_j b_j - 2 x.y_j`` over every site (first index among ties)."""
-    m = yc.shape[0]
-    bm = int(min(m, max(1, memory // (8 * 3 * max(1, xc.shape[0])))))
+def _exact_argmin(b, y, c, xc, memory):
+    """Float64 ``argmin_j b_j - 2 (x - c).(y_j - c)`` over every site (first index among
+    ties)."""
+    m = y.shape[0]
+    bm = int(min(m, max(1, memory // (8 * 3 * max(1, xc.shape[0], y.shape[1])))))
     val = idx = None
     for j0 in range(0, m, bm):
-        v, k = (b[j0:j0 + bm] - 2 * xc @ yc[j0:j0 + bm].T).min(dim=1)
+        v, k = (b[j0:j0 + bm] - 2 * xc @ (y[j0:j0 + bm].to(torch.float64) - c).T).min(dim=1)
         k = k + j0
         if val is None:
             val, idx = v, k
