@@ -29,6 +29,15 @@ Checkpoints (:meth:`Trainer.save` / :meth:`Trainer.load`) hold the models, optim
 and the ASGD state, every random stream (torch and numpy), the history and the snapshots:
 loading into a trainer built with the same arguments resumes to the identical continuation.
 
+Inside an initialised ``torch.distributed`` process group (``torchrun``), ``loss="sdwgan"``
+shards ``psi`` and the c-transform over the ranks (:mod:`otgan.distributed`): every rank passes
+the whole data set, holds the contiguous shard ``shard_bounds(J)`` of ``psi``, draws its own
+noise (``batch_size`` points per rank; the batches are gathered), and trains the generator under
+``DistributedDataParallel``. :meth:`Trainer.save` and :meth:`Trainer.load` are then called on
+every rank (rank 0 writes one file holding the whole ``psi``), and ``Trainer.psi`` is this
+rank's shard (:meth:`Trainer.gathered_psi` the whole of it). See the guide "Training past one
+GPU".
+
 References
 ----------
 Arjovsky, Chintala, Bottou (2017). Wasserstein GAN.
@@ -221,7 +230,8 @@ class Trainer:
     momentum : float
         Momentum for SGD / RMSprop.
     batch_size : int
-        Generated and data points per step (data drawn with replacement).
+        Generated and data points per step (data drawn with replacement); per process in a
+        process group (sdwgan).
     n_critic : int, optional
         Critic steps per generator step (default 1 for GANs, 5 for WGANs).
     warmup : bool or tuple (n_first, every, n_steps)
