@@ -110,6 +110,16 @@ def worker(rank, world, init_file, out_dir):
         ests = [state.step(batch[rank], y[a:b]) for batch in batches]
         res["asgd"] = {"psi_tilde": state.psi_tilde, "psi_bar": state.psi_bar,
                        "est": torch.stack(ests), "offset": state.offset, "n_sites": state.n_sites}
+        errors = []  # bad input inside a process group: clear errors on every rank
+        for args, kw in [((psi[a:b], y[a:b], x), {"method": "kdtree"}),
+                         ((psi[a:b].numpy(), y[a:b], x), {}),
+                         ((psi[a:b], y[a:b], x), {"cost": "euclidean", "method": "certified"}),
+                         ((psi[a:b][:-1], y[a:b], x), {})]:
+            try:
+                c_transform(*args, **kw)
+            except (TypeError, ValueError) as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+        res["errors"] = errors
         torch.save(res, os.path.join(out_dir, f"rank{rank}.pt"))
     finally:
         dist.destroy_process_group()

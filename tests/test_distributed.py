@@ -92,6 +92,29 @@ def test_sharded_asgd_matches_single_process(runs):
         cases.bounds(cases.ASGD_SIZES[world], r)[0] for r in range(world)]
 
 
+def test_bad_input_inside_a_process_group_raises_clear_errors(runs):
+    _, results = runs
+    for res in results:
+        kinds = [e.split(":")[0] for e in res["errors"]]
+        assert kinds == ["ValueError", "TypeError", "ValueError", "ValueError"], res["errors"]
+        assert "'method'" in res["errors"][0]
+        assert "'psi_local'" in res["errors"][1]
+        assert "quadratic" in res["errors"][2]
+        assert "'psi_local' must have shape" in res["errors"][3]
+
+
+def test_sharded_asgd_validates_its_arguments():
+    with pytest.raises(TypeError, match="psi0_local"):
+        ShardedAveragedSGD([0.0, 0.0], gamma=1.0)
+    with pytest.raises(ValueError, match="gamma"):
+        ShardedAveragedSGD(torch.zeros(3), gamma=0.0)
+    with pytest.raises(ValueError, match="sum to 1"):
+        ShardedAveragedSGD(torch.zeros(3), torch.full((3,), 0.5), gamma=1.0)
+    state = ShardedAveragedSGD(torch.zeros(3), gamma=1.0)
+    with pytest.raises(ValueError, match="y_local"):
+        state.step(torch.rand(4, 2), torch.rand(2, 2))
+
+
 def test_without_process_group_falls_back_to_single_process():
     psi, y, x = cases.problem("random3d")
     v1, i1 = c_transform(psi, y, x)
