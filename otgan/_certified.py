@@ -12,15 +12,16 @@ changes the argmin near ties. This module makes the fast product exact by certif
    significand, unit roundoff ``u = 2^-p``; products exact and accumulated in float32).
 2. **Bound.** For every pair, ``|S^_ij - S_ij| <= E_i`` with
 
-   .. math:: E_i = 2\,e\,\|x_i\|\max_j\|y_j\| + (\text{float32 rounding of } b
-             \text{ and of the subtraction}),\qquad
+   .. math:: E_i = 2\,e\,\|x_i\|\max_j\|y_j\| + (\gamma_d + 2u_{32})\max_j|b_j|
+             + 2 u_{32} (1 + e) \|x_i\|\max_j\|y_j\|,\qquad
              e = 2u + u^2 + \gamma_d (1+u)^2 \;[+\,u_{out}(1+\dots)],
 
    from ``|x^_k y^_k - x_k y_k| <= (2u + u^2)|x_k y_k|``, the float32 summation bound
    ``gamma_d = d u_acc / (1 - d u_acc)`` (Higham 2002, Thm 3.1; ``u_acc = 2^-22`` on GPUs,
    four times float32's ``2^-24``, to cover tensor cores' truncated alignment, Fasi et al. 2021)
    and Cauchy-Schwarz ``sum_k |x_k y_k| <= ||x|| ||y||``; ``u_out = 2^-8`` when the product
-   is returned in bf16.
+   is returned in bf16; the last two terms cover the float32 rounding of ``b`` and of
+   ``b - 2 G`` (or ``b`` accumulated with the products, as a BLAS ``addmm`` may do).
 3. **Candidates.** With ``m^_i = min_j S^_ij``, every minimiser of the exact ``S`` lies in
    ``C_i = {j : S^_ij <= m^_i + 2 E_i + 2 delta_i}``: if ``j*`` is exact-optimal,
    ``S^_ij* <= S_ij* + E_i <= S_ij^ + E_i <= m^_i + 2 E_i``. Conversely a site outside ``C_i``
@@ -104,8 +105,9 @@ def error_bound(x_norm, y_max, b_max, d, *, low, on_gpu):
     if on_gpu and low == "bf16":
         e = e + 2.0**-8 * (1 + e)  # the product is returned in bf16
     p = x_norm * y_max
-    # b rounded to float32, then one float32 subtraction of b^ - 2 G^
-    bound = 2 * e * p + _U32 * b_max * (2 + _U32) + 2 * _U32 * (1 + e) * p
+    # b rounded to float32, then b^ - 2 G^ in float32: one rounding, or (a BLAS that adds the
+    # products into C = b, as addmm may) b summed with the products: gamma_{d+1} on |b|
+    bound = 2 * e * p + (gamma + 2 * _U32) * b_max * (1 + _U32) ** 2 + 2 * _U32 * (1 + e) * p
     return bound * (1 + 1e-6) + 1e-300
 
 
@@ -220,8 +222,10 @@ def certified_argmin(psi, y, x, *, low="auto", memory=None, max_candidates=64, c
             for j0 in range(0, m, bm):
                 yl = _low_inputs(y[j0:j0 + bm] - c_w, low, on_gpu)
                 with flags:
-                    g = xb @ yl.T
-                s = b32[j0:j0 + bm] - 2 * g.to(torch.float32)
+                    if xb.dtype == torch.float32:  # b - 2 x.y in one call (GEMM epilogue)
+                        s = torch.addmm(b32[j0:j0 + bm], xb, yl.T, alpha=-2.0)
+                    else:  # bf16 on a GPU: a bf16 product, then float32
+                        s = b32[j0:j0 + bm] - 2 * (xb @ yl.T).to(torch.float32)
                 run_min = torch.minimum(run_min, s.min(dim=1).values)
                 ii, jj = torch.nonzero(s <= (run_min + tb)[:, None], as_tuple=True)
                 ci.append(ii)

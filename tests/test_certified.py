@@ -101,13 +101,15 @@ def test_error_bound_holds(d, scale, shift, low, seed, aligned):
     c = y.mean(0) if not aligned else torch.zeros(d, dtype=F64)  # uncentred: worst case
     yc, xc = y - c, x - c
     b = (yc * yc).sum(1) - psi
-    s_low = b.to(torch.float32) - 2 * (_low_inputs(xc, low, False) @ _low_inputs(yc, low,
-                                                                                    False).T)
+    xl, yl = _low_inputs(xc, low, False), _low_inputs(yc, low, False)
     s = b - 2 * xc @ yc.T
     bound = error_bound(xc.norm(dim=1), float(yc.norm(dim=1).max()), float(b.abs().max()), d,
                         low=low, on_gpu=False)
-    err = (s_low.to(F64) - s).abs()
-    assert (err <= bound[:, None]).all(), float((err / bound[:, None]).max())
+    # the two ways the search may form b - 2 x.y: a product then a subtraction, or addmm
+    for s_low in (b.to(torch.float32) - 2 * (xl @ yl.T),
+                  torch.addmm(b.to(torch.float32), xl, yl.T, alpha=-2.0)):
+        err = (s_low.to(F64) - s).abs()
+        assert (err <= bound[:, None]).all(), float((err / bound[:, None]).max())
 
 
 def test_public_method_certified_numpy_and_torch():
