@@ -418,7 +418,9 @@ class Trainer:
         if self.world_size > 1 and self.opt_g is not None:
             from torch.nn.parallel import DistributedDataParallel
 
-            ids = [self.device.index] if self.device.type == "cuda" else None
+            cuda = self.device.type == "cuda"
+            ids = [self.device.index if self.device.index is not None else
+                   torch.cuda.current_device()] if cuda else None
             self._train_gen = DistributedDataParallel(self.generator, device_ids=ids)
 
         # semi-discrete state
