@@ -6,6 +6,7 @@ answers, and compares them with what each gloo process wrote.
 
 from __future__ import annotations
 
+import datetime
 import os
 
 import torch
@@ -85,7 +86,7 @@ def worker(rank, world, init_file, out_dir):
 
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
-                            world_size=world)
+                            world_size=world, timeout=datetime.timedelta(seconds=90))
     try:
         res = {}
         for name, cost, s2, s3 in CASES:

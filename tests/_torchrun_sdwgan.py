@@ -6,6 +6,7 @@ resumes a fresh trainer from the checkpoint for 2 iterations ("resumed"); rank 0
 test compares.
 """
 
+import datetime
 import gc
 import sys
 from pathlib import Path
@@ -30,7 +31,7 @@ def state(tr):
 
 def main(out):
     torch.set_num_threads(1)
-    dist.init_process_group("gloo")
+    dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=90))
     try:
         train(out)
         gc.collect()  # release the DDP reducers before the process group

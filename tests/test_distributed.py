@@ -8,6 +8,8 @@ same elementwise update from the same cell counts: compared to 1e-14).
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 import torch.multiprocessing as mp
@@ -21,10 +23,17 @@ from . import _dist_cases as cases
 TOL = {"rtol": 1e-12, "atol": 1e-12}
 
 
-def _spawn(world, tmp_path):
+def _spawn(world, tmp_path, limit=180.0):
+    """Run the worker on ``world`` gloo processes; fail (and kill them) after ``limit`` s."""
     init = tmp_path / "init"
-    mp.start_processes(cases.worker, args=(world, str(init), str(tmp_path)), nprocs=world,
-                       join=True, start_method="spawn")
+    ctx = mp.start_processes(cases.worker, args=(world, str(init), str(tmp_path)), nprocs=world,
+                             join=False, start_method="spawn")
+    deadline = time.monotonic() + limit
+    while not ctx.join(timeout=1.0):
+        if time.monotonic() > deadline:
+            for p in ctx.processes:
+                p.kill()
+            pytest.fail(f"{world} gloo processes did not finish in {limit:.0f} s")
     return [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(world)]
 
 

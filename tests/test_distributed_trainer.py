@@ -11,6 +11,7 @@ uninterrupted run exactly.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -34,9 +35,16 @@ def result(tmp_path_factory):
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
            "2", str(SCRIPT), str(out)]
-    proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True,
-                          timeout=180, cwd=out)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # a session of its own, so that a hang is killed with every worker
+    proc = subprocess.Popen(cmd, env=env, cwd=out, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("the 2-process torchrun run did not finish in 180 s")
+    assert proc.returncode == 0, stdout[-3000:] + stderr[-3000:]
     return torch.load(out / "result.pt", weights_only=False)
 
 
