@@ -250,11 +250,12 @@ def c_transform(psi, y, x, cost="sqeuclidean", *, method="auto", memory=None):
     if method == "certified":
         from ._certified import certified_argmin
 
-        tx = torch.as_tensor(x) if not is_torch(x) else x
-        idx = certified_argmin(torch.as_tensor(psi).to(tx.device), torch.as_tensor(y).to(
-            tx.device), tx, memory=memory)
-        if not is_torch(x):
-            idx = idx.numpy()
+        if is_torch(x):
+            idx = certified_argmin(psi, y, x, memory=memory)
+        else:
+            dtype = np.result_type(x.dtype, y.dtype, psi.dtype)
+            x, y, psi = x.astype(dtype, copy=False), y.astype(dtype, copy=False), psi.astype(dtype)
+            idx = certified_argmin(*map(torch.as_tensor, (psi, y, x)), memory=memory).numpy()
     elif is_torch(x):
         with torch.no_grad():
             if method == "kdtree":
