@@ -53,7 +53,7 @@ __all__ = [
 #: default memory budget (bytes) for one block of the cost matrix and its temporaries
 DEFAULT_MEMORY = 256 * 2**20
 
-_METHODS = ("auto", "kdtree", "brute")
+_METHODS = ("auto", "kdtree", "brute", "certified")
 
 
 def _common_library(where, **arrays):
@@ -91,9 +91,9 @@ def _resolve_method(method, cost, x, n_sites, where):
     if method not in _METHODS:
         raise ValueError(f"{where}: 'method' must be one of {_METHODS}; got {method!r}")
     quadratic = cost.p == 2.0
-    if method == "kdtree" and not quadratic:
+    if method in ("kdtree", "certified") and not quadratic:
         raise ValueError(
-            f"{where}: method='kdtree' needs the quadratic cost ('sqeuclidean'); got {cost!r}. "
+            f"{where}: method={method!r} needs the quadratic cost ('sqeuclidean'); got {cost!r}. "
             "Use method='brute' (or 'auto')"
         )
     if method == "auto":
@@ -206,9 +206,13 @@ def c_transform(psi, y, x, cost="sqeuclidean", *, method="auto", memory=None):
         Query points.
     cost : str or otgan.costs.Cost
         ``"sqeuclidean"`` (``||x-y||^2``), ``"euclidean"`` (``||x-y||``) or a cost object.
-    method : {"auto", "kdtree", "brute"}
+    method : {"auto", "kdtree", "brute", "certified"}
         ``"kdtree"``: exact lifted nearest-neighbour query (quadratic cost only; computed on the
-        CPU in float64). ``"brute"``: blockwise cost matrix (on the inputs' device). ``"auto"``:
+        CPU in float64). ``"brute"``: blockwise cost matrix (on the inputs' device).
+        ``"certified"`` (opt-in; quadratic cost): candidates from a low-precision product (TF32
+        on CUDA, float32 on the CPU), rescored in float64, with a rounding-error bound that
+        proves the result is the float64 brute-force argmin (smallest index among ties);
+        uncertifiable queries are scored exactly (see ``otgan._certified``). ``"auto"``:
         the kd-tree for the quadratic cost with ``d <= 3`` on the CPU (unless ``n * m < 2**17``
         for numpy inputs, where the blocked product is faster), brute force otherwise.
     memory : int, optional
@@ -243,7 +247,16 @@ def c_transform(psi, y, x, cost="sqeuclidean", *, method="auto", memory=None):
     memory = _check_memory(memory, where)
     method = _resolve_method(method, cost, x, y.shape[0], where)
 
-    if is_torch(x):
+    if method == "certified":
+        from ._certified import certified_argmin
+
+        if is_torch(x):
+            idx = certified_argmin(psi, y, x, memory=memory)
+        else:
+            dtype = np.result_type(x.dtype, y.dtype, psi.dtype)
+            x, y, psi = x.astype(dtype, copy=False), y.astype(dtype, copy=False), psi.astype(dtype)
+            idx = certified_argmin(*map(torch.as_tensor, (psi, y, x)), memory=memory).numpy()
+    elif is_torch(x):
         with torch.no_grad():
             if method == "kdtree":
                 idx = torch.as_tensor(_argmin_kdtree(psi, y, x), device=x.device)

@@ -29,6 +29,15 @@ Checkpoints (:meth:`Trainer.save` / :meth:`Trainer.load`) hold the models, optim
 and the ASGD state, every random stream (torch and numpy), the history and the snapshots:
 loading into a trainer built with the same arguments resumes to the identical continuation.
 
+Inside an initialised ``torch.distributed`` process group (``torchrun``), ``loss="sdwgan"``
+shards ``psi`` and the c-transform over the ranks (:mod:`otgan.distributed`): every rank passes
+the whole data set, holds the contiguous shard ``shard_bounds(J)`` of ``psi``, draws its own
+noise (``batch_size`` points per rank; the batches are gathered), and trains the generator under
+``DistributedDataParallel``. :meth:`Trainer.save` and :meth:`Trainer.load` are then called on
+every rank (rank 0 writes one file holding the whole ``psi``), and ``Trainer.psi`` is this
+rank's shard (:meth:`Trainer.gathered_psi` the whole of it). See the guide "Training past one
+GPU".
+
 References
 ----------
 Arjovsky, Chintala, Bottou (2017). Wasserstein GAN.
@@ -45,10 +54,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from .._utils import as_rng, is_torch, to_numpy
 from ..costs import get_cost
+from ..distributed import ShardedAveragedSGD, gather_rows, is_distributed, shard_bounds
+from ..distributed import c_transform as sharded_c_transform
 from .losses import critic_loss, discriminator_loss, generator_loss, wgan_generator_loss
 from .models import MLPDiscriminator, MLPGenerator
 from .penalties import clip_weights, gradient_penalty, lipschitz_estimate, r1_penalty, r2_penalty
@@ -218,7 +230,8 @@ class Trainer:
     momentum : float
         Momentum for SGD / RMSprop.
     batch_size : int
-        Generated and data points per step (data drawn with replacement).
+        Generated and data points per step (data drawn with replacement); per process in a
+        process group (sdwgan).
     n_critic : int, optional
         Critic steps per generator step (default 1 for GANs, 5 for WGANs).
     warmup : bool or tuple (n_first, every, n_steps)
@@ -351,6 +364,15 @@ class Trainer:
             snapshot_grid = tuple(float(v) for v in snapshot_grid)
         self.snapshot_grid = snapshot_grid
 
+        # sdwgan inside a process group: psi and the c-transform are sharded over the ranks
+        self.rank, self.world_size = 0, 1
+        if loss == "sdwgan" and is_distributed():
+            self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
+            if not isinstance(seed, numbers.Integral):  # one seed for all ranks: same models
+                box = [int(as_rng(seed).integers(0, 2**62))]
+                dist.broadcast_object_list(box, src=0)
+                seed = box[0]
+
         # randomness: one numpy stream spawns the seeds of every stream
         root = as_rng(seed)
         seeds = root.integers(0, 2**62, size=4)
@@ -358,6 +380,9 @@ class Trainer:
         self._gen = torch.Generator(device=self.device).manual_seed(int(seeds[1]))
         self._eval_gen = torch.Generator(device=self.device).manual_seed(int(seeds[2]))
         self._np_rng = np.random.default_rng(int(seeds[3]))
+        if self.world_size > 1:  # each rank draws its own noise
+            rank_seed = np.random.default_rng([int(seeds[1]), self.rank]).integers(0, 2**62)
+            self._gen.manual_seed(int(rank_seed))
 
         # models
         if generator is None:
@@ -389,6 +414,14 @@ class Trainer:
             self.opt_d = self._make_opt(self.discriminator.parameters(), self.lr_d)
         else:
             self.opt_d = None
+        self._train_gen = self.generator  # the module that runs the generator's training step
+        if self.world_size > 1 and self.opt_g is not None:
+            from torch.nn.parallel import DistributedDataParallel
+
+            cuda = self.device.type == "cuda"
+            ids = [self.device.index if self.device.index is not None else
+                   torch.cuda.current_device()] if cuda else None
+            self._train_gen = DistributedDataParallel(self.generator, device_ids=ids)
 
         # semi-discrete state
         self.nu = torch.full((J,), 1.0 / J, device=self.device, dtype=dtype)
@@ -400,7 +433,11 @@ class Trainer:
                 scale = float(self.cost(sub, sub).mean()) or 1.0
                 asgd_gamma = 0.1 * J * scale
             self.asgd_gamma = _check_float(asgd_gamma, "asgd_gamma", where, positive=True)
-            self.psi = torch.zeros(J, device=self.device, dtype=dtype)
+            # this rank's contiguous shard of the sites (all of them in one process)
+            self._shard = shard_bounds(J, self.rank, self.world_size)
+            self._y_local = self.data[self._shard[0]:self._shard[1]]
+            self.psi = torch.zeros(self._shard[1] - self._shard[0], device=self.device,
+                                   dtype=dtype)
             self._asgd = None
         else:
             self.asgd_gamma = None
@@ -441,9 +478,19 @@ class Trainer:
 
     def critic(self, x: torch.Tensor) -> torch.Tensor:
         """The raw critic: logits ``D(x)`` (GAN), ``D(x)`` (WGAN) or ``psi^c(x)`` (sdwgan)."""
+        if self.loss == "sdwgan" and self.world_size > 1:
+            return sharded_c_transform(self.psi, self._y_local, x, self.cost,
+                                       memory=self.memory)[0]
         if self.loss == "sdwgan":
             return SemiDiscreteCritic(self.psi, self.data, self.cost, memory=self.memory)(x)
         return self.discriminator(x)
+
+    def gathered_psi(self):
+        """The whole ``psi`` (J,): in a process group, the ranks' shards concatenated (a
+        collective: call it on every rank); otherwise ``psi`` itself. None without sdwgan."""
+        if self.psi is None or self.world_size == 1:
+            return self.psi
+        return gather_rows(self.psi)[0]
 
     def landscape(self, x: torch.Tensor) -> torch.Tensor:
         """What the figures draw: ``sigmoid(D)`` for GAN / NS-GAN, the critic otherwise."""
@@ -496,8 +543,32 @@ class Trainer:
         if self.psi_init == "persistent" and self._asgd is not None:
             return self._asgd
         psi0 = self.psi if self.psi_init != "cold" else torch.zeros_like(self.psi)
-        self._asgd = AveragedSGD(psi0, self.nu, gamma=self.asgd_gamma)
+        if self.world_size > 1:
+            nu = self.nu[self._shard[0]:self._shard[1]]
+            self._asgd = ShardedAveragedSGD(psi0, nu, gamma=self.asgd_gamma)
+        else:
+            self._asgd = AveragedSGD(psi0, self.nu, gamma=self.asgd_gamma)
         return self._asgd
+
+    def _sd_generator_loss(self, x):
+        """``(loss, mean psi^c)``: the loss to differentiate and ``mean psi^c(g(z))`` over the
+        whole batch. In a process group, every rank's batch is gathered (the sharded
+        c-transform needs the same points everywhere) and each rank differentiates the mean over
+        its own points; DDP's gradient average is then the gradient of the global mean."""
+        if self.world_size == 1:
+            loss = sdwgan_generator_loss(self.psi, self.data, x, self.cost, memory=self.memory)
+            return loss, loss.detach()
+        xs, first = gather_rows(x)
+        values, _ = sharded_c_transform(self.psi.detach(), self._y_local, xs, self.cost,
+                                        memory=self.memory)
+        return values[first:first + x.shape[0]].mean(), values.detach().mean()
+
+    def _nu_dot_psi(self):
+        a, b = self._shard
+        out = torch.dot(self.nu[a:b], self.psi)
+        if self.world_size > 1:
+            dist.all_reduce(out)
+        return out
 
     def _sd_step(self, it):
         nan = torch.tensor(float("nan"))
@@ -507,20 +578,20 @@ class Trainer:
             with torch.no_grad():
                 for _ in range(self._critic_steps(it)):
                     x = self.generator(self._noise(self.batch_size))
-                    est = asgd.step(x, self.data, self.cost)
+                    est = asgd.step(x, self._y_local, self.cost)
                 d_loss = -torch.as_tensor(est).detach()
             self.psi = asgd.psi.detach().clone()
         g_loss, semi = nan, nan
         if self.opt_g is not None:
             for s in range(self.n_gen_steps):
-                x = self.generator(self._noise(self.batch_size))
-                loss = sdwgan_generator_loss(self.psi, self.data, x, self.cost, memory=self.memory)
+                x = self._train_gen(self._noise(self.batch_size))
+                loss, mean_value = self._sd_generator_loss(x)
                 self.opt_g.zero_grad(set_to_none=True)
                 loss.backward()
                 self.opt_g.step()
                 if s == 0:
-                    g_loss = loss.detach()
-                    semi = g_loss + torch.dot(self.nu, self.psi)
+                    g_loss = mean_value
+                    semi = g_loss + self._nu_dot_psi()
         return d_loss, g_loss, semi
 
     def _iterate(self):
@@ -584,7 +655,7 @@ class Trainer:
         gv = gx = gy = None
         if self.snapshot_grid is not None:
             gv, gx, gy = self._grid()
-        psi = None if self.psi is None else to_numpy(self.psi).copy()
+        psi = None if self.psi is None else to_numpy(self.gathered_psi()).copy()
         return Snapshot(iteration=self.iteration, samples=samples, grid_values=gv, grid_x=gx,
                         grid_y=gy, psi=psi)
 
@@ -602,7 +673,8 @@ class Trainer:
 
         if self.iteration == 0 and not self._ev["eval_iteration"] and not self._snapshots:
             self._after()
-        for _ in tqdm(range(n_iter), disable=not self.progress, desc=f"train {self.loss}"):
+        for _ in tqdm(range(n_iter), disable=not self.progress or self.rank > 0,
+                      desc=f"train {self.loss}"):
             t0 = time.perf_counter()
             self._iterate()
             if self.device.type == "cuda":
@@ -637,11 +709,19 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict:
-        """Everything needed to resume: models, optimisers, psi / ASGD, random streams, records."""
+        """Everything needed to resume: models, optimisers, psi / ASGD, random streams, records.
+
+        In a process group this is a collective (call it on every rank): ``psi`` and the ASGD
+        state are gathered whole, and ``gen_states`` holds every rank's noise stream.
+        """
         asgd = None
         if self._asgd is not None:
-            asgd = {"psi_tilde": self._asgd.psi_tilde.clone(),
-                    "psi_bar": self._asgd.psi_bar.clone(), "k": self._asgd.k}
+            asgd = {"psi_tilde": gather_rows(self._asgd.psi_tilde)[0].clone(),
+                    "psi_bar": gather_rows(self._asgd.psi_bar)[0].clone(), "k": self._asgd.k}
+        gen_states = None
+        if self.world_size > 1:
+            gen_states = [None] * self.world_size
+            dist.all_gather_object(gen_states, self._gen.get_state())
         return {
             "iteration": self.iteration,
             "train_time": self._train_time,
@@ -650,9 +730,10 @@ class Trainer:
             self.discriminator.state_dict(),
             "opt_g": None if self.opt_g is None else self.opt_g.state_dict(),
             "opt_d": None if self.opt_d is None else self.opt_d.state_dict(),
-            "psi": None if self.psi is None else self.psi.clone(),
+            "psi": None if self.psi is None else self.gathered_psi().clone(),
             "asgd": asgd,
             "gen_state": self._gen.get_state(),
+            "gen_states": gen_states,
             "eval_gen_state": self._eval_gen.get_state(),
             "np_rng_state": self._np_rng.bit_generator.state,
             "records": {k: [float(t) for t in v] if k != "iteration" else list(v)
@@ -662,7 +743,13 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> Trainer:
-        """Restore a :meth:`state_dict` into a trainer built with the same arguments."""
+        """Restore a :meth:`state_dict` into a trainer built with the same arguments (in a
+        process group: on every rank, with the same number of processes)."""
+        if self.world_size > 1 and len(state.get("gen_states") or ()) != self.world_size:
+            n = len(state.get("gen_states") or ()) or 1
+            raise ValueError(f"gan.Trainer.load_state_dict: the checkpoint was written by {n} "
+                             f"process(es); resume it with {n}, not {self.world_size}")
+        a, b = self._shard if self.psi is not None else (None, None)
         self.iteration = int(state["iteration"])
         self._train_time = float(state["train_time"])
         self.generator.load_state_dict(state["generator"])
@@ -673,16 +760,22 @@ class Trainer:
         if self.opt_d is not None:
             self.opt_d.load_state_dict(state["opt_d"])
         if state["psi"] is not None:
-            self.psi = state["psi"].to(device=self.device, dtype=self.dtype)
+            self.psi = state["psi"][a:b].to(device=self.device, dtype=self.dtype)
         if state["asgd"] is not None:
             from ..semidiscrete import AveragedSGD
 
-            a = AveragedSGD(state["asgd"]["psi_bar"].to(self.device), self.nu,
-                            gamma=self.asgd_gamma)
-            a.psi_tilde = state["asgd"]["psi_tilde"].to(self.device)
-            a.k = int(state["asgd"]["k"])
-            self._asgd = a
-        self._gen.set_state(state["gen_state"])
+            psi_bar = state["asgd"]["psi_bar"][a:b].to(self.device)
+            if self.world_size > 1:
+                asgd = ShardedAveragedSGD(psi_bar, self.nu[a:b], gamma=self.asgd_gamma)
+            else:
+                asgd = AveragedSGD(psi_bar, self.nu, gamma=self.asgd_gamma)
+            asgd.psi_tilde = state["asgd"]["psi_tilde"][a:b].to(self.device)
+            asgd.k = int(state["asgd"]["k"])
+            self._asgd = asgd
+        if self.world_size > 1:
+            self._gen.set_state(state["gen_states"][self.rank])
+        else:
+            self._gen.set_state(state["gen_state"])
         self._eval_gen.set_state(state["eval_gen_state"])
         self._np_rng.bit_generator.state = state["np_rng_state"]
         self._rec = {k: list(v) for k, v in state["records"].items()}
@@ -691,8 +784,16 @@ class Trainer:
         return self
 
     def save(self, path) -> None:
-        """Write a checkpoint (``torch.save`` of :meth:`state_dict`)."""
-        torch.save(self.state_dict(), os.fspath(path))
+        """Write a checkpoint (``torch.save`` of :meth:`state_dict`).
+
+        In a process group, call it on every rank: rank 0 writes the file, and every rank
+        returns once it is written.
+        """
+        state = self.state_dict()
+        if self.rank == 0:
+            torch.save(state, os.fspath(path))
+        if self.world_size > 1:
+            dist.barrier()
 
     def load(self, path) -> Trainer:
         """Load a checkpoint written by :meth:`save` (a trusted file: it holds numpy states)."""
@@ -711,5 +812,6 @@ def train(data, n_iter: int, **kwargs) -> TrainResult:
     (2,)
     """
     tr = Trainer(data, **kwargs).run(n_iter)
-    return TrainResult(generator=tr.generator, discriminator=tr.discriminator, psi=tr.psi,
+    return TrainResult(generator=tr.generator, discriminator=tr.discriminator,
+                       psi=tr.gathered_psi(),
                        history=tr.history, snapshots=tr.snapshots, trainer=tr)
