@@ -187,8 +187,30 @@ def worker_ott(task):
     return {"time": dt, "n_iter": n_iter, "psi": np.asarray(out.g, dtype=np.float64).tolist()}
 
 
+def worker_otgan(task):
+    """otgan's Newton in a process of its own, for its peak memory (resident set size)."""
+    import resource
+
+    sys.path.insert(0, ROOT)
+    from otgan import semidiscrete as sd
+    from otgan.measures import Uniform
+
+    sd.solve(Uniform(), sites(50), method="newton")  # load the compiled kernels
+    J = task["J"]
+    y = sites(J)
+    t = time.perf_counter()
+    res = sd.solve(Uniform(), y, tol=task["tol"], method="newton")
+    dt = time.perf_counter() - t
+    h = res.history
+    return {"time": dt, "n_iter": res.n_iter, "error": res.error, "value": res.value,
+            "n_diag": int(h["n_diagrams"][-1]), "t_diag": float(h["time_diagram"][-1]),
+            "t_solve": float(h["time_solve"][-1]),
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def worker_main(name, task):
-    fn = {"pysdot": worker_pysdot, "sdot": worker_sdot, "ott": worker_ott}[name]
+    fn = {"pysdot": worker_pysdot, "sdot": worker_sdot, "ott": worker_ott,
+          "otgan": worker_otgan}[name]
     print("@@RESULT@@" + json.dumps(fn(task)))
 
 
@@ -258,9 +280,10 @@ def bench_diagram(args, sizes):
             rows.append(row)
             print(f"  diagram J={J} psi={kind}: {row}", flush=True)
     lines = [
-        ("otgan: `otgan.laguerre.diagram` (numba kernel: bucket-grid neighbour search with the "
-         "security radius, exact clipping; any polygon and density), the routine inside "
-         "`semidiscrete.newton`. Ratios: otgan time / other time (below 1 = otgan faster). "
+        ("otgan: `otgan.laguerre.diagram` (numba kernel: kd-tree walk pruned with each node's "
+         "largest weight, exact clipping in the frame of each site; any polygon and density), "
+         "the routine inside `semidiscrete.newton`. psi: zero, small random "
+         "(0.5 / J * U(0, 1)), or the OT potential (otgan's Newton to 1e-9). Ratios: otgan time / other time (below 1 = otgan faster). "
          "max abs dA: largest area difference with otgan (sdot computes in float32 by default)."),
         "",
         ("| J | psi | otgan (s) | pysdot (s) | sdot (s) | otgan / pysdot | otgan / sdot "
@@ -288,19 +311,13 @@ def bench_newton(args, sizes):
     sd.solve(mu, sites(50), tol=args.tol, method="newton")  # load the compiled diagram kernel
     rows = []
     for J in sizes:
-        y = sites(J)
-        t = time.perf_counter()
-        res = sd.solve(mu, y, tol=args.tol, method="newton")
-        dt = time.perf_counter() - t
-        h = res.history
-        row = {
-            "J": J,
-            "otgan": {"time": dt, "n_iter": res.n_iter, "error": res.error, "value": res.value,
-                      "n_diag": int(h["n_diagrams"][-1]),
-                      "t_diag": float(h["time_diagram"][-1]),
-                      "t_solve": float(h["time_solve"][-1])},
-        }
+        res_o, note = run_worker(sys.executable, "otgan", {"J": J, "tol": args.tol},
+                                 args.timeout * 4)
+        row = {"J": J, "otgan": res_o if res_o is not None else note}
         for name, py in (("pysdot", args.pysdot_python), ("sdot", args.sdot_python)):
+            if J > args.max_competitor:
+                row[name] = f"not run (J > --max-competitor {args.max_competitor})"
+                continue
             task = {"kind": "newton", "J": J, "tol": args.tol}
             res_c, note = run_worker(py, name, task, args.timeout)
             row[name] = res_c if res_c is not None else note
@@ -310,11 +327,12 @@ def bench_newton(args, sizes):
         (f"Stopping rule: max_j |mass_j - nu_j| / nu_j <= {args.tol:g} (pysdot: 'max delta masses' "
         f"<= {args.tol:g} / J; sdot: tol = {args.tol:g} / J, absolute on the masses)."),
         "",
-        "| J | library | time (s) | iterations | final max rel. error | W2^2 | otgan time / this |",
+        ("| J | library | time (s) | iterations | final max rel. error | W2^2 | "
+         "otgan time / this |"),
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        to = r["otgan"]["time"]
+        to = r["otgan"]["time"] if isinstance(r["otgan"], dict) else None
         for name in ("otgan", "pysdot", "sdot"):
             v = r[name]
             if isinstance(v, str):
@@ -322,14 +340,17 @@ def bench_newton(args, sizes):
                 continue
             lines.append(
                 f"| {r['J']} | {name} | {v['time']:.3g} | {v['n_iter']} | {v['error']:.2e} | "
-                f"{v['value']:.9g} | {to / v['time']:.2f} |"
+                f"{v['value']:.9g} | {fmt(to / v['time'] if to else None, '.2f')} |"
             )
     lines += ["", ("otgan's Newton time split (diagrams computed, seconds in the diagrams, in the "
-              "sparse solves):"), "", "| J | diagrams | diagram time (s) | solve time (s) |",
-              "|---|---|---|---|"]
+              "sparse solves) and peak memory (resident set size of its process):"), "",
+              "| J | diagrams | diagram time (s) | solve time (s) | peak memory (MB) |",
+              "|---|---|---|---|---|"]
     for r in rows:
         o = r["otgan"]
-        lines.append(f"| {r['J']} | {o['n_diag']} | {o['t_diag']:.3g} | {o['t_solve']:.3g} |")
+        if isinstance(o, dict):
+            lines.append(f"| {r['J']} | {o['n_diag']} | {o['t_diag']:.3g} | {o['t_solve']:.3g} "
+                         f"| {o['peak_mb']:.0f} |")
     return lines
 
 
@@ -408,7 +429,12 @@ def bench_asgd(args, sizes):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small sizes")
-    p.add_argument("--only", choices=("newton", "diagram", "asgd"), default=None)
+    p.add_argument("--only", default=None,
+                   help="comma-separated sections: diagram, newton, asgd (default: all); with "
+                        "--out, the other sections of an existing file are kept")
+    p.add_argument("--big", action="store_true", help="add J = 10^6 to the Newton section")
+    p.add_argument("--max-competitor", type=int, default=100_000,
+                   help="largest J for which pysdot and sdot run Newton")
     p.add_argument("--tol", type=float, default=1e-9)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--asgd-seconds", type=float, default=None)
@@ -428,7 +454,8 @@ def main(argv=None):
         args.asgd_seconds = 2.0 if args.quick else 15.0
     sizes = {
         "diagram": (1000, 10_000) if args.quick else (10_000, 100_000),
-        "newton": (100, 1000) if args.quick else (1000, 10_000, 100_000),
+        "newton": ((100, 1000) if args.quick else (1000, 10_000, 100_000))
+        + ((1_000_000,) if args.big else ()),
         "asgd": (100, 1000),
     }
     cmd = "python benchmarks/bench_semidiscrete.py " + " ".join(sys.argv[1:])
@@ -448,14 +475,29 @@ def main(argv=None):
     sections = [("diagram", "Exact power-cell areas", bench_diagram),
                 ("newton", "Damped Newton to max relative mass error tol", bench_newton),
                 ("asgd", "Stochastic solvers: exact error after equal wall time", bench_asgd)]
+    only = set(args.only.split(",")) if args.only else None
+    kept = {}
+    if only and args.out and os.path.exists(args.out):
+        # keep the sections of an earlier run that are not run again
+        with open(args.out) as f:
+            old = f.read()
+        date = next((ln[len("- date: "):] for ln in old.splitlines() if ln.startswith("- date: ")),
+                    "an earlier date")
+        for block in old.split("\n## ")[1:]:
+            body = block.rstrip("\n")
+            if "not run again" not in body:
+                body += f"\n\n(this section is from the run of {date}; not run again)"
+            kept[block.split("\n", 1)[0].strip()] = "## " + body
     for key, title, fn in sections:
-        if args.only and args.only != key:
+        if only and key not in only:
+            if title in kept:
+                out += [kept[title], ""]
             continue
         print(f"## {title}", flush=True)
         t = time.perf_counter()
         lines = fn(args, sizes[key])
         out += [f"## {title}", "", *lines, "",
-                f"(section wall time {time.perf_counter() - t:.0f} s)", ""]
+                f"(section wall time {time.perf_counter() - t:.0f} s; this run)", ""]
     text = "\n".join(out)
     print(text)
     if args.out:

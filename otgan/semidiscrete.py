@@ -937,7 +937,7 @@ def asgd(
     >>> import numpy as np
     >>> from otgan.measures import Uniform
     >>> y = np.random.default_rng(0).random((5, 2))
-    >>> res = asgd(Uniform(), y, n_iter=200, rng=0)
+    >>> res = asgd(Uniform(), y, n_iter=200, rng=0, tol=0.1)
     >>> res.psi.shape, res.method
     ((5,), 'asgd')
     """

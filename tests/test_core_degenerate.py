@@ -16,7 +16,6 @@ from otgan import laguerre
 from otgan import semidiscrete as sd
 from otgan.measures import ImageDensity, Uniform
 
-
 # ------------------------------------------------------------------------------------------
 # independent reference: power cells in exact rational arithmetic
 # ------------------------------------------------------------------------------------------
