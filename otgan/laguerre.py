@@ -277,6 +277,12 @@ def diagram(y, psi, domain=None, *, measure=None) -> LaguerreDiagram:
     if measure is None:
         measure = Uniform(dom)
     _check_duplicates(yn, where)
+    return _diagram(yn, pn, dom, measure, where)
+
+
+def _diagram(yn, pn, dom, measure, where="laguerre.diagram"):
+    """:func:`diagram` on validated float64 sites and weights, a shapely domain and a measure
+    (Newton calls it for every iterate of the same validated sites)."""
     J = yn.shape[0]
     bx0, by0, bx1, by1 = dom.bounds
     # in the given coordinates: the kernel works in the frame of each site, so rescaling the
