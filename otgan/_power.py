@@ -176,9 +176,8 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
     :math:`\\int \\|x - y_i\\|^2 dx`). An empty cell has 0 vertices (a degenerate one may keep 1
     or 2 vertices of zero area, as the half-planes leave them).
 
-    Each cell is first clipped by the neighbours of the previous cell in tree order (and that
-    cell's site): the cells are built in a spatially coherent order, so this gives about the
-    final cell at once. Then the tree is walked upwards from the cell's own leaf, each sibling
+    Each cell is clipped by the sites of its own leaf first (nearest first), then the tree is
+    walked upwards from that leaf, each sibling
     subtree depth first; a node is skipped when no site in it can beat ``y_i`` at a vertex of
     the current cell (first tested on the disc around ``y_i`` holding the cell).
 
@@ -212,8 +211,6 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
     lkey = np.empty(leaf + cap + 1)
     fill = 0
     p_done = p1
-    prev_fill = 0
-    prev_n = 0
     for i in range(p0, p1):
         cx = gx[i]
         cy = gy[i]
@@ -235,25 +232,12 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
         overflow = False
         level = leaf_of[i]  # the walk has covered the subtree of `level`
         sp = 0
-        phase = 1  # 0: the previous cell's neighbours, 1: own leaf, 2: the walk upwards
+        first = True  # the own leaf first, then the walk upwards
         while n > 0:
             # ---- the next batch of candidate sites into lidx[:m]
             m = 0
-            if phase == 0:
-                phase = 1
-                if i > p0 and prev_n > 0:
-                    for c in range(prev_n + 1):
-                        k = i - 1 if c == prev_n else pos[ol[prev_fill + c]] if ol[
-                            prev_fill + c] >= 0 else -1
-                        if k >= 0 and k != i:
-                            lidx[m] = k
-                            m += 1
-                if m == 0:
-                    continue
-                kn0 = 0
-                kn1 = 0
-            elif phase == 1:
-                phase = 2
+            if first:
+                first = False
                 kn0 = start[level]
                 kn1 = end[level]
             else:
@@ -423,8 +407,6 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
         sx[j] = fx + z0x * a
         sy[j] = fy + z0y * a
         i2[j] = f2 + 2.0 * (z0x * fx + z0y * fy) + (z0x * z0x + z0y * z0y) * a
-        prev_fill = fill
-        prev_n = n
         fill += n
     k = p_done - p0
     return (p_done, ptr[:k], nvert[:k], ox[:fill], oy[:fill], ol[:fill], area[:k], sx[:k],

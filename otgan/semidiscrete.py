@@ -339,13 +339,23 @@ def _stage(D, eps):
 _FAIR = 0.1  # a cell is starved below this fraction of its target mass
 
 
-def _is_fair(masses, nu, E):
-    """Whether Newton can start from these cells on mu itself: every cell holds at least a
-    tenth of its target mass and the cells with mass form one connected graph."""
-    if not np.all(masses >= _FAIR * nu):
+def _is_fair(masses, nu, E, mu):
+    """Whether Newton can run on mu itself from these cells: every cell has mass and the cells
+    form one connected graph (KMT's conditions; enough for a uniform measure, whose density
+    is bounded below on its domain), and, for a density with zeros (an image), every cell
+    holds at least a tenth of its target mass (cells reduced to slivers of positive pixels
+    make the damped iteration crawl)."""
+    floor = _FAIR if _has_zeros(mu) else 0.0
+    if not (np.all(masses > 0) and np.all(masses >= floor * nu)):
         return False
     W0 = sp.csr_matrix((np.ones_like(E.data), E.indices, E.indptr), shape=E.shape)
     return connected_components(W0, directed=False)[0] == 1
+
+
+def _has_zeros(mu):
+    """Whether the density of mu vanishes somewhere in its domain (an image with zero
+    pixels)."""
+    return isinstance(mu, measures.ImageDensity) and bool(np.any(mu.weights == 0))
 
 
 def _support_distance2(mu, y):
@@ -382,7 +392,7 @@ def _initial_psi(y, mu, nu, where, diagram):
     psi = np.zeros(J)
     D = diagram(psi)
     if np.all(D._box[0] > 0) and _is_fair(np.asarray(D.masses, dtype=np.float64), nu,
-                                           D.edge_mass):
+                                           D.edge_mass, mu):
         return psi, D
     d2 = _support_distance2(mu, y)
     if np.any(d2 > 0):
@@ -572,7 +582,7 @@ def _newton(mu, yn, nun, tol, max_iter, psi0, max_halvings, y_in, where):
     err, mean_err = _rel_errors(masses, nun)
     # continuation: Newton on (1 - eps) mu + eps U(box) while the cells of mu are unfair
     # (starved cells, a disconnected or gapped support), eps -> 0
-    eps = 0.0 if _is_fair(masses, nun, D.edge_mass) else 0.5
+    eps = 0.0 if _is_fair(masses, nun, D.edge_mass, mu) else 0.5
     hist = {
         "max_rel_error": [err],
         "mean_rel_error": [mean_err],
@@ -646,7 +656,7 @@ def _newton(mu, yn, nun, tol, max_iter, psi0, max_halvings, y_in, where):
         # ---- next stage: mu itself once its cells are fair, else the smallest eps (by
         # factors of 2, at least one) whose cells at the current psi stay fair: the stage
         # masses are linear in eps, so this needs no new diagram
-        if _is_fair(masses, nun, D.edge_mass):
+        if _is_fair(masses, nun, D.edge_mass, mu):
             eps = 0.0
         else:
             bm = D._box[0]
