@@ -549,7 +549,8 @@ def edge_pairs(ptr, n, vx, vy, lab, order):
     edge created by ``i``). The cells are listed in ``order`` (the kernel's: memory-local)."""
     J = n.size
     m = 0
-    for i in range(J):
+    for t in range(J):
+        i = order[t]
         for c in range(n[i]):
             if lab[ptr[i] + c] >= 0:
                 m += 1
@@ -675,3 +676,79 @@ def gather(ptr, n, vx, vy, idx):
         boxes[t, 2] = x1
         boxes[t, 3] = y1
     return coords, owner, boxes
+
+
+@numba.njit(cache=True, nogil=True)
+def laplacian_csr(indptr, indices, emass, yx, yy, ground):
+    """The CSR arrays of ``A = diag(W 1 + g) - W`` with ``W_ij = emass_ij / (2 |y_i - y_j|)``
+    (``emass``: the data of a symmetric CSR matrix with sorted columns and no diagonal) and
+    ``g_i = (W 1)_i`` (or 1 where that is 0) at the nodes with ``ground[i]``; ``A`` is
+    symmetric, so these are also its CSC arrays."""
+    J = indptr.size - 1
+    ip = np.empty(J + 1, np.int64)
+    ix = np.empty(indices.size + J, np.int64)
+    dv = np.empty(indices.size + J)
+    f = 0
+    for i in range(J):
+        ip[i] = f
+        deg = 0.0
+        for c in range(indptr[i], indptr[i + 1]):
+            j = indices[c]
+            dx = yx[i] - yx[j]
+            dy = yy[i] - yy[j]
+            deg += emass[c] / (2.0 * np.sqrt(dx * dx + dy * dy))
+        d = deg
+        if ground[i]:
+            d += deg if deg > 0.0 else 1.0
+        placed = False
+        for c in range(indptr[i], indptr[i + 1]):
+            j = indices[c]
+            if not placed and j > i:
+                ix[f] = i
+                dv[f] = d
+                f += 1
+                placed = True
+            dx = yx[i] - yx[j]
+            dy = yy[i] - yy[j]
+            ix[f] = j
+            dv[f] = -emass[c] / (2.0 * np.sqrt(dx * dx + dy * dy))
+            f += 1
+        if not placed:
+            ix[f] = i
+            dv[f] = d
+            f += 1
+    ip[J] = f
+    return ip, ix[:f], dv[:f]
+
+
+@numba.njit(cache=True, nogil=True)
+def components(indptr, indices):
+    """Connected components of the graph of a symmetric CSR pattern (union-find): the number
+    of components and the smallest node of each, in increasing order."""
+    J = indptr.size - 1
+    root = np.arange(J)
+    for i in range(J):
+        for c in range(indptr[i], indptr[i + 1]):
+            a = i
+            while root[a] != a:
+                root[a] = root[root[a]]
+                a = root[a]
+            b = indices[c]
+            while root[b] != b:
+                root[b] = root[root[b]]
+                b = root[b]
+            if a != b:
+                if a < b:
+                    root[b] = a
+                else:
+                    root[a] = b
+    firsts = np.empty(J, np.int64)
+    nc = 0
+    for i in range(J):
+        a = i
+        while root[a] != a:
+            a = root[a]
+        if a == i:
+            firsts[nc] = i
+            nc += 1
+    return nc, firsts[:nc]

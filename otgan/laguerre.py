@@ -125,11 +125,24 @@ class LaguerreDiagram:
     masses: np.ndarray
     barycenters: np.ndarray
     moments: np.ndarray
-    adjacency: sp.csr_matrix
-    edge_mass: sp.csr_matrix
     _cells: object = field(repr=False)  # otgan._power.PowerCells (box-clipped cells)
     _clipped: dict = field(repr=False)
     _edges: tuple = field(repr=False)  # (ei, ej, rev, length in the bounding box)
+    # directed edge values: length in the domain, and a function giving the edge masses (None:
+    # the uniform measure on the domain, edge_mass = adjacency / area)
+    _lazy: tuple = field(repr=False)
+
+    @cached_property
+    def adjacency(self) -> sp.csr_matrix:
+        ei, ej, rev, _ = self._edges
+        return _sym(ei, ej, self._lazy[0], rev, self.y.shape[0])
+
+    @cached_property
+    def edge_mass(self) -> sp.csr_matrix:
+        if self._lazy[1] is None:
+            return self.adjacency / self.measure.area
+        ei, ej, rev, _ = self._edges
+        return _sym(ei, ej, self._lazy[1](), rev, self.y.shape[0])
 
     def __repr__(self):
         return (
@@ -141,7 +154,7 @@ class LaguerreDiagram:
         r"""Exact semi-dual at this diagram's ``psi``: ``H(psi) = sum_j int_{L_j} ||x - y_j||^2
         dmu - psi . mu(L) + nu . psi`` (``= int psi^c dmu + nu . psi``); ``nu`` (J,)."""
         nu = np.asarray(nu, dtype=np.float64)
-        return float(np.sum(self.moments) - self.psi @ self.masses + nu @ self.psi)
+        return float(np.sum(self.moments) + np.einsum("i,i->", nu - self.masses, self.psi))
 
     @cached_property
     def _box(self):
@@ -354,42 +367,45 @@ def _diagram(yn, pn, dom, measure, where="laguerre.diagram"):
     second = np.where(empty, 0.0, second)
     with np.errstate(invalid="ignore", divide="ignore"):
         centroids = np.where(empty[:, None], np.nan, first / areas[:, None])
-    adjacency = _sym(ei, ej, elen, rev, J)
     same_uniform = type(measure) is Uniform and (
         measure.domain is dom or bool(shapely.equals(measure.domain, dom))
     )
     diag = {
         "y": yn, "psi": pn, "domain": dom, "measure": measure, "areas": areas,
-        "centroids": centroids, "empty": empty, "adjacency": adjacency, "_cells": cells,
-        "_clipped": clipped, "_edges": (ei, ej, rev, box_len),
+        "centroids": centroids, "empty": empty, "_cells": cells, "_clipped": clipped,
+        "_edges": (ei, ej, rev, box_len),
     }
     if same_uniform:
         A = measure.area
         masses = areas / A
         diag.update(masses=masses, barycenters=centroids, moments=second / A,
-                    edge_mass=adjacency / A)
+                    _lazy=(elen, None))
         return LaguerreDiagram(**diag)
-    # general measure: integrate over the cells and along the edges
+    # general measure: integrate over the cells now, along the edges when edge_mass is used
     tmp = LaguerreDiagram(masses=areas, barycenters=centroids, moments=second,
-                          edge_mass=adjacency, **diag)
+                          _lazy=(elen, None), **diag)
     polys = tmp.polygons
     if isinstance(measure, Uniform):
         integ = measure.integrate(polys, yn, clip=True)
     else:
         integ = measure.integrate(polys, yn)
-    em = np.zeros(ei.size)
-    kl = np.flatnonzero(long)
-    if kl.size:
-        em[kl] = measure.line_integral(seg[kl])
-    if clip_geom is not None:
-        k = np.flatnonzero(~np.equal(clip_geom, None) & long)
-        if k.size:
-            em[k] = measure.line_integral(clip_geom[k])
+
+    def edge_masses():
+        em = np.zeros(ei.size)
+        kl = np.flatnonzero(long)
+        if kl.size:
+            em[kl] = measure.line_integral(seg[kl])
+        if clip_geom is not None:
+            k = np.flatnonzero(~np.equal(clip_geom, None) & long)
+            if k.size:
+                em[k] = measure.line_integral(clip_geom[k])
+        return em
+
     masses = integ.mass
     with np.errstate(invalid="ignore", divide="ignore"):
         bary = np.where((masses > 0)[:, None], integ.first / masses[:, None], np.nan)
     diag.update(masses=masses, barycenters=bary, moments=integ.second,
-                edge_mass=_sym(ei, ej, em, rev, J))
+                _lazy=(elen, edge_masses))
     out = LaguerreDiagram(**diag)
     out.__dict__["polygons"] = polys
     return out

@@ -48,10 +48,10 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 import torch
-from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import splu
 
 from . import laguerre, measures
+from ._power import components, laplacian_csr
 from ._utils import (
     GeometryError,
     as_rng,
@@ -234,7 +234,7 @@ def _rel_errors(masses, nu):
 def _laplacian(E, y, ground=None):
     """The weighted Laplacian ``L = diag(W 1) - W``, ``W_ij = E_ij / (2 |y_i - y_j|)`` from the
     symmetric edge masses ``E`` (csr), plus ``L_kk`` added on the diagonal at the ``ground``
-    nodes. Returns ``(A, W)``.
+    nodes (csc).
 
     ``L`` is the Jacobian of the cell masses in ``psi`` (``masses(psi + d) ~ masses + L d``), i.e.
     minus the Hessian of the semi-dual. Adding ``L_kk`` at one node ``k`` of each connected
@@ -242,15 +242,15 @@ def _laplacian(E, y, ground=None):
     component, the solution is the one with ``d_k = 0`` (the gauge).
     """
     J = len(y)
-    rows = np.repeat(np.arange(J), np.diff(E.indptr))
-    diff = y[rows] - y[E.indices]
-    w = E.data / (2.0 * np.sqrt(np.einsum("ij,ij->i", diff, diff)))
-    W = sp.csr_matrix((w, E.indices, E.indptr), shape=(J, J))
-    deg = np.asarray(W.sum(axis=1)).ravel()
-    diag = deg.copy()
+    E = E.tocsr()
+    E.sort_indices()
+    g = np.zeros(J, dtype=np.bool_)
     if ground is not None:
-        diag[ground] += np.where(deg[ground] > 0, deg[ground], 1.0)
-    return (sp.diags(diag, format="csr") - W).tocsc(), W
+        g[ground] = True
+    ip, ix, dv = laplacian_csr(E.indptr.astype(np.int64), E.indices.astype(np.int64),
+                               np.ascontiguousarray(E.data, dtype=np.float64),
+                               np.ascontiguousarray(y[:, 0]), np.ascontiguousarray(y[:, 1]), g)
+    return sp.csc_matrix((dv, ix, ip), shape=(J, J))
 
 
 class _NewtonSolver:
@@ -271,20 +271,18 @@ class _NewtonSolver:
         self.lu, self.ground = None, None
         self.n_factor = self.n_cg = 0
 
-    def _grounded(self, W):
-        ncomp, labels = connected_components(W, directed=False)
+    def _grounded(self, E):
+        ncomp, first = components(E.indptr.astype(np.int64), E.indices.astype(np.int64))
         if ncomp == 1 and self.ground is not None and self.ground.size == 1:
             return self.ground, ncomp  # any node grounds a connected graph: keep the last one
-        _, first = np.unique(labels, return_index=True)
         return first, ncomp
 
     def solve(self, E, y, rhs, rtol, *, scale=None, exact=False):
         """``d`` (zero mean) with ``L d = rhs``; the CG stops when ``max |scale * r| <= rtol
         max |scale * rhs|`` (``scale = 1 / nu``: every cell's mass to the same relative
         accuracy, whatever its target). Returns ``(d, number of components)``."""
-        W0 = sp.csr_matrix((np.ones_like(E.data), E.indices, E.indptr), shape=E.shape)
-        ground, ncomp = self._grounded(W0)
-        A, _ = _laplacian(E, y, ground)
+        ground, ncomp = self._grounded(E)
+        A = _laplacian(E, y, ground)
         x = None
         if not exact and self.lu is not None and np.array_equal(ground, self.ground):
             x = _pcg(A, rhs, self.lu.solve, max(rtol, 1e-14), self.max_cg,
@@ -327,13 +325,18 @@ def _pcg(A, b, precond, rtol, maxiter, scale):
 
 
 def _stage(D, eps):
-    """Cell masses and edge masses of the regularised source ``(1 - eps) mu + eps U(B)`` (``B``
-    the bounding box of mu's domain; ``eps = 0``: mu itself)."""
+    """Cell masses of the regularised source ``(1 - eps) mu + eps U(B)`` (``B`` the bounding
+    box of mu's domain; ``eps = 0``: mu itself)."""
     if eps == 0.0:
-        return np.asarray(D.masses, dtype=np.float64), D.edge_mass
-    bm, be = D._box
-    return (1.0 - eps) * np.asarray(D.masses, dtype=np.float64) + eps * bm, (
-        (1.0 - eps) * D.edge_mass + eps * be).tocsr()
+        return np.asarray(D.masses, dtype=np.float64)
+    return (1.0 - eps) * np.asarray(D.masses, dtype=np.float64) + eps * D._box[0]
+
+
+def _stage_edges(D, eps):
+    """Edge masses (csr) of the regularised source of :func:`_stage`."""
+    if eps == 0.0:
+        return D.edge_mass
+    return ((1.0 - eps) * D.edge_mass + eps * D._box[1]).tocsr()
 
 
 _FAIR = 0.1  # a cell is starved below this fraction of its target mass
@@ -348,8 +351,7 @@ def _is_fair(masses, nu, E, mu):
     floor = _FAIR if _has_zeros(mu) else 0.0
     if not (np.all(masses > 0) and np.all(masses >= floor * nu)):
         return False
-    W0 = sp.csr_matrix((np.ones_like(E.data), E.indices, E.indptr), shape=E.shape)
-    return connected_components(W0, directed=False)[0] == 1
+    return components(E.indptr.astype(np.int64), E.indices.astype(np.int64))[0] == 1
 
 
 def _has_zeros(mu):
@@ -600,7 +602,7 @@ def _newton(mu, yn, nun, tol, max_iter, psi0, max_halvings, y_in, where):
     while err > tol and n_iter < max_iter:
         # ---- one stage: damped Newton on the source regularised by eps
         stage_tol = tol if eps == 0.0 else max(0.5 * tol, min(1e-2, eps))
-        G, E = _stage(D, eps)
+        G = _stage(D, eps)
         serr = _rel_errors(G, nun)[0]
         floor = 0.5 * min(float(G.min()), float(nun.min()))
         while serr > stage_tol and n_iter < max_iter:
@@ -609,7 +611,7 @@ def _newton(mu, yn, nun, tol, max_iter, psi0, max_halvings, y_in, where):
             # inexact Newton: a linear accuracy of the order of the error (quadratic
             # convergence), and no tighter than what the last step needs to reach stage_tol
             rtol = min(0.05, max(serr, 0.25 * stage_tol / serr))
-            d, _ = linear.solve(E, yn, -resid, rtol, scale=1.0 / nun)
+            d, _ = linear.solve(_stage_edges(D, eps), yn, -resid, rtol, scale=1.0 / nun)
             clock["solve"] += time.perf_counter() - t
             norm0 = float(np.linalg.norm(resid / nun))
             accepted = False
@@ -619,7 +621,7 @@ def _newton(mu, yn, nun, tol, max_iter, psi0, max_halvings, y_in, where):
                     psi_try = psi + alpha * d
                     D_try = diagram(psi_try)
                     n_diag += 1
-                    G_try, _ = _stage(D_try, eps)
+                    G_try = _stage(D_try, eps)
                     if G_try.min() >= floor and (
                         np.linalg.norm((G_try - nun) / nun) <= (1.0 - 0.5 * alpha) * norm0
                     ):
@@ -630,14 +632,14 @@ def _newton(mu, yn, nun, tol, max_iter, psi0, max_halvings, y_in, where):
                     break
                 # an inexact direction that does not decrease the error: solve exactly
                 t = time.perf_counter()
-                d, _ = linear.solve(E, yn, -resid, 0.0, exact=True)
+                d, _ = linear.solve(_stage_edges(D, eps), yn, -resid, 0.0, exact=True)
                 clock["solve"] += time.perf_counter() - t
             if not accepted:
                 stalled = True  # no decrease possible any more (float noise on the masses)
                 break
             n_iter += 1
             psi, D = psi_try, D_try
-            G, E = _stage(D, eps)
+            G = _stage(D, eps)
             serr = _rel_errors(G, nun)[0]
             masses = np.asarray(D.masses, dtype=np.float64)
             err, mean_err = _rel_errors(masses, nun)
@@ -688,8 +690,8 @@ def _float_floor(D, y, psi, nu):
     """The relative mass change of each cell when the potential moves by one unit in the last
     place (float64): ``sum_k W_jk ulp(max |psi|) / nu_j``. No potential stored in float64 can
     bring the masses closer to ``nu`` than about this."""
-    _, W = _laplacian(D.edge_mass, y)
-    deg = np.asarray(W.sum(axis=1)).ravel()
+    A = _laplacian(D.edge_mass, y)
+    deg = A.diagonal()
     return deg * np.spacing(max(float(np.max(np.abs(psi))), np.finfo(float).tiny)) / nu
 
 
