@@ -243,3 +243,48 @@ def test_bad_inputs():
         res = semidiscrete.solve(mu, np.random.default_rng(0).random((5, 2)), cost="euclidean",
                                  max_iter=1)
     assert not res.converged
+
+
+# --------------------------------------------------------------------------------------------
+# the optimal critic and its demo
+# --------------------------------------------------------------------------------------------
+
+
+def test_optimal_critic_is_the_kantorovich_potential():
+    from otgan.w1 import optimal_critic
+
+    rng = np.random.default_rng(0)
+    y = rng.random((6, 2))
+    mu = Uniform()
+    crit = optimal_critic(mu, y, tol=1e-12)
+    # 1-Lipschitz, |grad| = 1 almost everywhere (torch autograd through the c-transform)
+    x = torch.tensor(rng.random((500, 2)), requires_grad=True)
+    (g,) = torch.autograd.grad(crit(x).sum(), x)
+    np.testing.assert_allclose(g.norm(dim=1).numpy(), 1.0, atol=1e-12)
+    a, b = rng.random((2, 2000, 2))
+    fa, fb = crit(a), crit(b)
+    assert np.all(np.abs(fa - fb) <= np.hypot(*(a - b).T) + 1e-12)
+    # W1 = E_nu f - E_mu f, the mu-integral exactly from the diagram: int psi^c dmu
+    D = laguerre.diagram(y, crit.psi, cost="euclidean")
+    int_psic = float(D.moments.sum() - crit.psi @ D.masses)
+    shift = float(crit.potential(y) @ crit.nu)
+    np.testing.assert_allclose(crit.nu @ crit(y) - (shift - int_psic), crit.w1, rtol=1e-12)
+    # against the discrete OT of a fine uniform grid (POT): midpoint-rule error ~ h
+    import ot
+
+    n = 120
+    g1 = (np.arange(n) + 0.5) / n
+    xx = np.stack(np.meshgrid(g1, g1), -1).reshape(-1, 2)
+    w1_grid = ot.emd2(np.full(n * n, 1 / n**2), crit.nu, ot.dist(xx, y, metric="euclidean"))
+    np.testing.assert_allclose(crit.w1, w1_grid, atol=2e-3)
+
+
+def test_fig11_quick(tmp_path):
+    from demos import fig11_w1_critic
+
+    side = fig11_w1_critic.main(["--quick", "--out", str(tmp_path), "--seed", "0"])
+    n = side["numbers"]
+    assert n["newton_max_rel_mass_error"] <= 1e-12
+    np.testing.assert_allclose(n["exact_grad_norm_range"], [1.0, 1.0], atol=1e-12)
+    assert (tmp_path / "fig11_w1_critic.png").stat().st_size > 10_000
+    assert set(n["critics"]) == {"gp", "clip"}
