@@ -340,86 +340,103 @@ def cell(yj, vx, vy, c, a, nbr, segs, w_area, w_rho, density, in_domain):
         if inD.any():
             rmax = max(rmax, float(np.hypot(A[inD, 0], A[inD, 1]).max()),
                        float(np.hypot(B[inD, 0], B[inD, 1]).max()))
-    # ---- arcs
-    arcs = []
+    # ---- arcs: cut every envelope arc at its crossings with the segments
     nbr_len, nbr_mass, nbr_hess = {}, {}, {}
+    ks, a0, a1 = [], [], []
+    rflat = roots.reshape(S, -1, 2) if S else roots
+    sidx_all = np.repeat(np.arange(S), 2)
     for k, ta_, tb_ in env:
         if k < 0:
             continue
-        # cut angles: intersections of branch k with the segments
-        rk = roots[:, k, :].ravel()
-        rk = rk[np.isfinite(rk) & (rk >= 0) & (rk <= 1)]
-        sidx = np.repeat(np.arange(S), 2)[np.isfinite(roots[:, k, :].ravel())
-                                         & (roots[:, k, :].ravel() >= 0)
-                                         & (roots[:, k, :].ravel() <= 1)]
-        if rk.size:
-            P = X0[sidx] + rk[:, None] * E[sidx]
-            th = np.arctan2(P[:, 1], P[:, 0])
-            th = ta_ + np.mod(th - ta_, TWO_PI)
-            th = th[(th > ta_) & (th < tb_)]
-            cuts = np.concatenate([[ta_], np.sort(th), [tb_]])
+        rk = rflat[:, k, :].ravel() if S else np.zeros(0)
+        ok = np.isfinite(rk) & (rk >= 0) & (rk <= 1)
+        if ok.any():
+            sk = sidx_all[ok]
+            P = X0[sk] + rk[ok][:, None] * E[sk]
+            th = ta_ + np.mod(np.arctan2(P[:, 1], P[:, 0]) - ta_, TWO_PI)
+            cuts = np.concatenate([[ta_], np.sort(th[(th > ta_) & (th < tb_)]), [tb_]])
         else:
             cuts = np.array([ta_, tb_])
-        c0, c1 = cuts[:-1], cuts[1:]
-        good = c1 > c0
-        c0, c1 = c0[good], c1[good]
-        if c0.size == 0:
-            continue
-        wk = np.array([vx[k], vy[k]]) / a[k]
-        al = alpha[k]
+        good = cuts[1:] > cuts[:-1]
+        ks.append(np.full(int(good.sum()), k))
+        a0.append(cuts[:-1][good])
+        a1.append(cuts[1:][good])
+    arcs = []
+    if ks:
+        ks, c0, c1 = np.concatenate(ks), np.concatenate(a0), np.concatenate(a1)
+    else:
+        ks, c0, c1 = np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+    if ks.size:
+        Wx, Wy = vx / a, vy / a
         tmid = 0.5 * (c0 + c1)
-        um = np.column_stack([np.cos(tmid), np.sin(tmid)])
-        Rm = 1.0 / (al + um @ wk)
-        Pm = yj + Rm[:, None] * um
+        cm, sm = np.cos(tmid), np.sin(tmid)
+        Rm = 1.0 / (alpha[ks] + cm * Wx[ks] + sm * Wy[ks])
+        Pm = yj + np.column_stack([Rm * cm, Rm * sm])
         inD = in_domain(Pm)
         rho = density(Pm)
-        # poles of R: al + |w| cos(theta - phi) = 0
-        nw = np.hypot(wk[0], wk[1])
-        phi = np.arctan2(wk[1], wk[0])
-        if nw > abs(al):
-            acs = np.arccos(np.clip(-al / nw, -1, 1))
-            poles = (phi - acs, phi + acs)
-        else:
-            poles = ()
-        for i in np.flatnonzero(inD | (rho != 0)):
-            tq, wq = _arc_nodes(c0[i], c1[i], poles)
-            u = np.column_stack([np.cos(tq), np.sin(tq)])
-            h = al + u @ wk
-            dh = -wk[0] * u[:, 1] + wk[1] * u[:, 0]
+        use = np.flatnonzero(inD | (rho != 0))
+        # poles of R on each used arc: alpha + |w| cos(theta - phi) = 0
+        tq, wq, own = [], [], []
+        for i in use:
+            k = ks[i]
+            nw = np.hypot(Wx[k], Wy[k])
+            if nw > abs(alpha[k]):
+                phi = np.arctan2(Wy[k], Wx[k])
+                acs = np.arccos(np.clip(-alpha[k] / nw, -1, 1))
+                poles = (phi - acs, phi + acs)
+            else:
+                poles = ()
+            t_, w_ = _arc_nodes(c0[i], c1[i], poles)
+            tq.append(t_)
+            wq.append(w_)
+            own.append(np.full(t_.size, i))
+        if use.size:
+            tq, wq, own = np.concatenate(tq), np.concatenate(wq), np.concatenate(own)
+            kk = ks[own]
+            ux, uy = np.cos(tq), np.sin(tq)
+            h = alpha[kk] + ux * Wx[kk] + uy * Wy[kk]
+            dh = -Wx[kk] * uy + Wy[kk] * ux
             R = 1.0 / h
             dR = -dh * R * R
-            Xx, Xy = R * u[:, 0], R * u[:, 1]
-            dXx = dR * u[:, 0] - R * u[:, 1]
-            dXy = dR * u[:, 1] + R * u[:, 0]
+            Xx, Xy = R * ux, R * uy
+            dXx = dR * ux - R * uy
+            dXy = dR * uy + R * ux
             r2 = R * R
-            i_area = 0.5 * r2
-            i_mx = 0.5 * Xx * Xx * dXy
-            i_my = -0.5 * Xy * Xy * dXx
-            i_cost = r2 * R / 3.0
             speed = np.hypot(dXx, dXy)
-            # u_k = (X - v_k) / (R - c_k)
-            dk = R - c[k]
-            ukx = (Xx - vx[k]) / dk
-            uky = (Xy - vy[k]) / dk
-            gap = np.hypot(u[:, 0] - ukx, u[:, 1] - uky)
-            length = float(wq @ speed)
-            hess = float(wq @ (speed / gap))
-            if inD[i]:
-                area += float(wq @ i_area)
-                first += [wq @ i_mx, wq @ i_my]
-                rmax = max(rmax, float(R[0]), float(R[-1]),
-                           1.0 / (al + np.cos(c0[i]) * wk[0] + np.sin(c0[i]) * wk[1]),
-                           1.0 / (al + np.cos(c1[i]) * wk[0] + np.sin(c1[i]) * wk[1]))
-                g = int(nbr[k])
-                nbr_len[g] = nbr_len.get(g, 0.0) + length
-                nbr_mass[g] = nbr_mass.get(g, 0.0) + rho[i] * length
-                nbr_hess[g] = nbr_hess.get(g, 0.0) + rho[i] * hess
-                arcs.append((k, c0[i], c1[i]))
-                pts.append(np.column_stack([Xx, Xy]))
-            if rho[i] != 0:
-                mass += rho[i] * float(wq @ i_area)
-                mfirst += rho[i] * np.array([wq @ i_mx, wq @ i_my])
-                cost += rho[i] * float(wq @ i_cost)
+            dk = R - c[kk]  # |X - v_k| on the branch
+            gap = np.hypot(ux - (Xx - vx[kk]) / dk, uy - (Xy - vy[kk]) / dk)
+            n = ks.size
+
+            def per_arc(f):
+                return np.bincount(own, wq * f, n)
+
+            i_area = per_arc(0.5 * r2)
+            i_mx = per_arc(0.5 * Xx * Xx * dXy)
+            i_my = per_arc(-0.5 * Xy * Xy * dXx)
+            i_cost = per_arc(r2 * R / 3.0)
+            i_len = per_arc(speed)
+            i_hess = per_arc(speed / gap)
+            wD = inD.astype(float)
+            area += float(wD @ i_area)
+            first += [wD @ i_mx, wD @ i_my]
+            mass += float(rho @ i_area)
+            mfirst += [rho @ i_mx, rho @ i_my]
+            cost += float(rho @ i_cost)
+            dj = np.flatnonzero(inD)
+            if dj.size:
+                R0 = 1.0 / (alpha[ks[dj]] + np.cos(c0[dj]) * Wx[ks[dj]]
+                            + np.sin(c0[dj]) * Wy[ks[dj]])
+                R1 = 1.0 / (alpha[ks[dj]] + np.cos(c1[dj]) * Wx[ks[dj]]
+                            + np.sin(c1[dj]) * Wy[ks[dj]])
+                rmax = max(rmax, float(R0.max()), float(R1.max()))
+                for i in dj:
+                    g = int(nbr[ks[i]])
+                    nbr_len[g] = nbr_len.get(g, 0.0) + i_len[i]
+                    nbr_mass[g] = nbr_mass.get(g, 0.0) + rho[i] * i_len[i]
+                    nbr_hess[g] = nbr_hess.get(g, 0.0) + rho[i] * i_hess[i]
+                    arcs.append((int(ks[i]), c0[i], c1[i]))
+                sel = inD[own]
+                pts.append(np.column_stack([Xx[sel], Xy[sel]]))
     res.area, res.first, res.mass, res.mfirst, res.cost = area, first, mass, mfirst, cost
     res.rmax = rmax
     res.arcs = arcs
