@@ -209,11 +209,8 @@ def _arc_nodes(t0, t1, poles):
             continue
         dist = np.inf
         for p in poles:
-            for q in (p - TWO_PI, p, p + TWO_PI, p + 2 * TWO_PI, p - 2 * TWO_PI):
-                if s0 <= q <= s1:
-                    dist = 0.0
-                else:
-                    dist = min(dist, abs(q - s0), abs(q - s1))
+            q = s0 + (p - s0) % TWO_PI  # the first copy of the pole at or after s0
+            dist = 0.0 if q <= s1 else min(dist, q - s1, s0 - (q - TWO_PI))
         if dist >= 0.5 * L or guard > 400 or L < 1e-15:
             m = 0.5 * (s0 + s1)
             out_t.append(m + 0.5 * L * _GL_X)
@@ -590,8 +587,12 @@ def compute(yn, pn, measure, dom, *, k0=24):
                 continue
             valid = np.flatnonzero(cc[r] < d[r])  # sites that can constrain j
             valid = valid[valid != j]
-            order = valid[np.argsort(kr[valid], kind="stable")]
-            K = min(k0, order.size)
+            K = min(k0, valid.size)
+            if K < valid.size:  # the K smallest keys first; the full order only if needed
+                part = valid[np.argpartition(kr[valid], K)[: K + 1]]
+                order = part[np.argsort(kr[part], kind="stable")]
+            else:
+                order = valid[np.argsort(kr[valid], kind="stable")]
             while True:
                 nb = order[:K]
                 vx, vy = yl[nb, 0] - yl[j, 0], yl[nb, 1] - yl[j, 1]
@@ -602,6 +603,8 @@ def compute(yn, pn, measure, dom, *, k0=24):
                 res = cell(yl[j], vx, vy, ck, ak, nb, segs, wa, wr, N.density, N.in_domain)
                 if K >= order.size or kr[order[K]] >= 2.0 * res.rmax * (1 + 1e-9) + 1e-12:
                     break
+                if order.size < valid.size:
+                    order = valid[np.argsort(kr[valid], kind="stable")]
                 K = min(2 * K, order.size)
             if N.image and res.bbox is not None:
                 segs, wa, wr = N.grid(res.bbox)
