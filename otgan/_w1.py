@@ -275,6 +275,7 @@ def newton_w1(mu, yn, nun, dom, *, tol=1e-9, max_iter=100, psi0=None, max_halvin
             "time": [time.perf_counter() - t0], "time_diagram": [clock["diagram"]],
             "time_solve": [0.0]}
     n_iter = 0
+    alpha_prev = 1.0
     stalled = False
     while err > tol and n_iter < max_iter:
         t = time.perf_counter()
@@ -282,7 +283,9 @@ def newton_w1(mu, yn, nun, dom, *, tol=1e-9, max_iter=100, psi0=None, max_halvin
         d = _solve_laplacian(D.hessian, -resid)
         clock["solve"] += time.perf_counter() - t
         norm0 = float(np.linalg.norm(resid))
-        alpha = 1.0
+        # KMT's rule (largest alpha in {1, 1/2, ...} with enough decrease), tried from twice
+        # the previous accepted step: saves the failed trials of the damped phase
+        alpha = min(1.0, 2.0 * alpha_prev)
         accepted = False
         for _ in range(max_halvings + 1):
             D_try = diagram(psi + alpha * d)
@@ -297,6 +300,7 @@ def newton_w1(mu, yn, nun, dom, *, tol=1e-9, max_iter=100, psi0=None, max_halvin
             stalled = True
             break
         n_iter += 1
+        alpha_prev = alpha
         psi, D, masses = psi + alpha * d, D_try, m_try
         err, mean_err = _rel_errors(masses, nun)
         hist["max_rel_error"].append(err)
