@@ -88,17 +88,24 @@ def envelope(alpha, wx, wy, theta0=0.1234567):
     Q = np.append(np.asarray(wy, float), 0.0)
     K = A.size - 1
 
+    scale = 1.0 + np.abs(A).max() + np.hypot(P, Q).max()
+
     def best_at(th, idx):
+        # the maximal function just after th: largest value, then (among values tied to
+        # rounding) largest derivative, then largest second derivative (h'' = alpha - h)
         val = A[idx] + P[idx] * np.cos(th) + Q[idx] * np.sin(th)
         der = -P[idx] * np.sin(th) + Q[idx] * np.cos(th)
         vmax = val.max()
-        tie = np.flatnonzero(val >= vmax - 1e-13 * max(1.0, abs(vmax)))
-        return int(idx[tie[np.argmax(der[tie])]])
+        tie = np.flatnonzero(val >= vmax - 1e-12 * scale)
+        dmax = der[tie].max()
+        tie = tie[der[tie] >= dmax - 1e-12 * scale]
+        return int(idx[tie[np.argmax(A[idx][tie])]])
 
     th = float(theta0)
     end = th + TWO_PI
     k = best_at(th, np.arange(K + 1))
     pieces = []
+    start = th  # start of the current piece
     for _ in range(4 * K + 16):
         dA = A - A[k]
         dP = P - P[k]
@@ -115,17 +122,21 @@ def envelope(alpha, wx, wy, theta0=0.1234567):
         else:
             idx = delta = np.zeros(0)
         if idx.size == 0:
-            pieces.append((k, th, end))
+            pieces.append((k, start, end))
             return _merge(pieces, K)
         dmin = delta.min()
         tn = th + dmin
         if tn >= end:
-            pieces.append((k, th, end))
+            pieces.append((k, start, end))
             return _merge(pieces, K)
-        near = idx[delta <= dmin + 1e-13]
-        m = best_at(tn + 0.0, near.astype(np.int64)) if near.size > 1 else int(near[0])
-        pieces.append((k, th, tn))
-        th, k = tn, m
+        # at a vertex several functions may tie (and their crossing angles are ill-conditioned
+        # near tangencies): choose among all functions by value and derivatives at tn
+        m = best_at(tn, np.arange(K + 1))
+        if m == k:  # a tangency, not a crossing: continue with k past it
+            th = tn
+            continue
+        pieces.append((k, start, tn))
+        th, k, start = tn, m, tn
     raise GeometryError("apollonius: the envelope of the cell constraints did not close")
 
 

@@ -122,6 +122,22 @@ def test_areas_exact_against_scanlines_square_many_sites():
     np.testing.assert_allclose(D.areas, ref, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("case", ["cone", "lattice"])
+def test_areas_exact_in_degenerate_configurations(case):
+    """Many hyperbolas through one point (psi_j = |y_j - c|: every cell is a cone with apex c),
+    and a lattice of sites on the domain's boundary and corners with tied weights."""
+    if case == "cone":
+        y = np.random.default_rng(0).random((8, 2))
+        psi = np.hypot(*(y - 0.5).T)
+    else:
+        g = np.linspace(0, 1, 3)
+        y = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+        psi = 0.05 * (np.arange(9) % 2)
+    D = laguerre.diagram(y, psi, cost="euclidean")
+    ref = scanline_areas(y, psi, shapely.box(0, 0, 1, 1))
+    np.testing.assert_allclose(D.areas, ref, rtol=0, atol=1e-12)
+
+
 def test_centroids_moments_against_monte_carlo_and_invariance():
     rng = np.random.default_rng(3)
     y = rng.random((7, 2))
