@@ -88,17 +88,18 @@ def envelope(alpha, wx, wy, theta0=0.1234567):
     Q = np.append(np.asarray(wy, float), 0.0)
     K = A.size - 1
 
-    scale = 1.0 + np.abs(A).max() + np.hypot(P, Q).max()
+    # rounding scale of each function's value (and derivative) at any angle
+    mag = 1e-13 * (np.abs(A) + np.abs(P) + np.abs(Q))
 
     def best_at(th, idx):
         # the maximal function just after th: largest value, then (among values tied to
         # rounding) largest derivative, then largest second derivative (h'' = alpha - h)
         val = A[idx] + P[idx] * np.cos(th) + Q[idx] * np.sin(th)
         der = -P[idx] * np.sin(th) + Q[idx] * np.cos(th)
-        vmax = val.max()
-        tie = np.flatnonzero(val >= vmax - 1e-12 * scale)
-        dmax = der[tie].max()
-        tie = tie[der[tie] >= dmax - 1e-12 * scale]
+        i = int(np.argmax(val))
+        tie = np.flatnonzero(val >= val[i] - mag[idx] - mag[idx[i]])
+        i = tie[int(np.argmax(der[tie]))]
+        tie = tie[der[tie] >= der[i] - mag[idx][tie] - mag[idx[i]]]
         return int(idx[tie[np.argmax(A[idx][tie])]])
 
     th = float(theta0)

@@ -138,6 +138,20 @@ def test_areas_exact_in_degenerate_configurations(case):
     np.testing.assert_allclose(D.areas, ref, rtol=0, atol=1e-12)
 
 
+def test_nearly_hidden_sites_keep_the_partition_exact():
+    """psi_1 - psi_0 = -|y_1 - y_0| + 1e-6 (y_1 barely visible: a needle-shaped cell) and
+    psi_3 - psi_2 = |y_3 - y_2| - 1e-6 (y_3 barely constrains y_2): the areas still sum to the
+    domain's area (huge coefficients in the envelope of sinusoids)."""
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        y = rng.random((8, 2))
+        psi = 0.05 * rng.standard_normal(8)
+        psi[1] = psi[0] - np.hypot(*(y[1] - y[0])) + 1e-6
+        psi[3] = psi[2] + np.hypot(*(y[3] - y[2])) - 1e-6
+        D = laguerre.diagram(y, psi, cost="euclidean")
+        np.testing.assert_allclose(D.areas.sum(), 1.0, rtol=0, atol=1e-12)
+
+
 def test_centroids_moments_against_monte_carlo_and_invariance():
     rng = np.random.default_rng(3)
     y = rng.random((7, 2))
