@@ -92,15 +92,21 @@ def envelope(alpha, wx, wy, theta0=0.1234567):
     mag = 1e-13 * (np.abs(A) + np.abs(P) + np.abs(Q))
 
     def best_at(th, idx):
-        # the maximal function just after th: largest value, then (among values tied to
-        # rounding) largest derivative, then largest second derivative (h'' = alpha - h)
+        # the maximal function just after th: pairwise comparisons of the value, then (when
+        # the values are tied to the rounding of the two functions) of the derivative, then of
+        # the second derivative (h'' = alpha - h)
         val = A[idx] + P[idx] * np.cos(th) + Q[idx] * np.sin(th)
         der = -P[idx] * np.sin(th) + Q[idx] * np.cos(th)
         i = int(np.argmax(val))
-        tie = np.flatnonzero(val >= val[i] - mag[idx] - mag[idx[i]])
-        i = tie[int(np.argmax(der[tie]))]
-        tie = tie[der[tie] >= der[i] - mag[idx][tie] - mag[idx[i]]]
-        return int(idx[tie[np.argmax(A[idx][tie])]])
+        cand = np.flatnonzero(val >= val[i] - mag[idx] - mag[idx[i]])
+        b = int(cand[0])
+        for m in cand[1:]:
+            tol = mag[idx[m]] + mag[idx[b]]
+            tied = val[m] >= val[b] - tol
+            steeper = der[m] > der[b] + tol or (der[m] >= der[b] - tol and A[idx[m]] > A[idx[b]])
+            if val[m] > val[b] + tol or (tied and steeper):
+                b = int(m)
+        return int(idx[b])
 
     th = float(theta0)
     end = th + TWO_PI
