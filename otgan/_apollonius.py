@@ -57,6 +57,13 @@ first moments ``X1^2/2 dX2`` and ``-X2^2/2 dX1``; transport cost ``|X| (X x dX) 
 :math:`\int_{L_j \cap L_k} \rho / \|u_j - u_k\|\,ds` with :math:`u_i = (x - y_i)/\|x - y_i\|`
 (on the branch :math:`\|X - v_k\| = R - c_k`, so no square root is needed).
 
+Robustness: at a vertex where several constraints meet (e.g. "cone" potentials
+:math:`\psi_j = \|y_j - c\|`, all cells meeting at ``c``) the next function of the envelope is
+chosen by comparing values, then derivatives, within the rounding of each pair of functions, so
+ill-conditioned crossing angles (near tangencies, the huge coefficients of nearly hidden sites)
+cannot derail the marching. A nearly hidden site (:math:`d_k + c_k = \varepsilon`) has a needle
+cell whose area is conditioned as :math:`10^{-16}/\sqrt{\varepsilon}` in float64.
+
 Limits: degenerate configurations where a hyperbola branch runs *along* a domain edge (measure
 zero in random problems) are not treated specially. Candidate selection costs ``O(J)`` per cell
 (``O(J^2)`` per diagram, vectorised).
