@@ -150,17 +150,17 @@ class W1Diagram:
 
 
 def _sym(rows, cols, vals, J):
-    """Symmetric matrix from the two one-sided computations of each shared boundary (mean)."""
-    M = sp.coo_matrix((vals, (rows, cols)), shape=(J, J)).tocsr()
-    C = sp.coo_matrix((np.ones_like(vals), (rows, cols)), shape=(J, J)).tocsr()
-    S = (M + M.T).tocsr()
-    N = (C + C.T).tocsr()
-    S.sort_indices()
-    N.sort_indices()
-    S.data = S.data / np.maximum(N.data, 1.0)
-    S.data[~(S.data > 0)] = 0.0
-    S.eliminate_zeros()
-    return S
+    """Symmetric matrix from the two one-sided computations of each shared boundary (their
+    mean; zero entries dropped)."""
+    rows, cols, vals = np.asarray(rows), np.asarray(cols), np.asarray(vals, dtype=float)
+    lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
+    key, inv = np.unique(lo * J + hi, return_inverse=True)
+    mean = np.bincount(inv, vals, key.size) / np.bincount(inv, None, key.size)
+    i, j = key // J, key % J
+    keep = mean > 0
+    i, j, mean = i[keep], j[keep], mean[keep]
+    M = sp.coo_matrix((np.r_[mean, mean], (np.r_[i, j], np.r_[j, i])), shape=(J, J))
+    return M.tocsr()
 
 
 def euclidean_diagram(yn, pn, dom, measure) -> W1Diagram:

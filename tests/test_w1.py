@@ -250,6 +250,19 @@ def test_newton_image_density_and_torch_io():
     np.testing.assert_allclose(D.masses, 1 / 12, rtol=1e-9)
 
 
+def test_newton_image_with_empty_regions_and_sites_there():
+    """Sites in the zero-density part of an image: the start needs psi != 0, and boundaries
+    in zero density carry no Hessian weight."""
+    img = np.zeros((20, 20))
+    img[5:15, 5:15] = 1 + np.random.default_rng(0).random((10, 10))
+    mu = ImageDensity(img)
+    y = np.random.default_rng(1).random((15, 2))
+    res = semidiscrete.solve(mu, y, cost="euclidean")
+    assert res.converged
+    D = laguerre.diagram(y, res.psi, measure=mu, cost="euclidean")
+    np.testing.assert_allclose(D.masses, 1 / 15, rtol=1e-9)
+
+
 def test_exercise_1_by_the_general_solver():
     ex = closed_forms.exercise_1()
     mu = Uniform(np.array([[0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [1.0, 0.0]]))
