@@ -46,8 +46,17 @@ def _pair_roots(s, y, psi):
     return r[np.isfinite(r)]
 
 
-def _scan_lengths(s, y, psi, dom):
-    res = np.zeros(len(y))
+def _prim(u, b):
+    """Antiderivative of sqrt(u^2 + b^2) in u."""
+    r = np.sqrt(u * u + b * b)
+    return 0.5 * (u * r + (b * b * np.arcsinh(u / abs(b)) if b != 0 else 0.0))
+
+
+def _scan_lengths(s, y, psi, dom, moments=False):
+    """Per cell on the line x2 = s: the length (and, with ``moments``, int x1, int x2 and
+    int ||x - y_j|| over the cell's intervals, in closed form)."""
+    J = len(y)
+    res = np.zeros(4 * J if moments else J)
     inter = shapely.intersection(shapely.LineString([(-1e3, s), (1e3, s)]), dom)
     roots = _pair_roots(s, y, psi)
     for part in shapely.get_parts(inter):
@@ -58,7 +67,14 @@ def _scan_lengths(s, y, psi, dom):
         br = np.sort(np.concatenate([[x0, x1], roots[(roots > x0) & (roots < x1)]]))
         mid = 0.5 * (br[1:] + br[:-1])
         val = np.hypot(mid[:, None] - y[None, :, 0], s - y[None, :, 1]) - psi
-        np.add.at(res, val.argmin(1), np.diff(br))
+        owner = val.argmin(1)
+        np.add.at(res, owner, np.diff(br))
+        if moments:
+            np.add.at(res, J + owner, np.diff(br**2) / 2)
+            np.add.at(res, 2 * J + owner, s * np.diff(br))
+            for a, b, j in zip(br[:-1], br[1:], owner):
+                h = s - y[j, 1]
+                res[3 * J + j] += _prim(b - y[j, 0], h) - _prim(a - y[j, 0], h)
     return res
 
 
@@ -81,14 +97,15 @@ def _tangent_heights(y, psi):
     return out
 
 
-def scanline_areas(y, psi, dom):
+def scanline_areas(y, psi, dom, moments=False):
+    """Areas (J,), or with ``moments`` (4, J): areas, int x1, int x2, int ||x - y_j||."""
     _, y0, _, y1 = dom.bounds
     pts = sorted(set(shapely.get_coordinates(dom)[:, 1].tolist() + _tangent_heights(y, psi)))
     pts = [p for p in pts if y0 < p < y1]
-    r, err = quad_vec(lambda s: _scan_lengths(s, y, psi, dom), y0, y1, epsabs=1e-13,
+    r, err = quad_vec(lambda s: _scan_lengths(s, y, psi, dom, moments), y0, y1, epsabs=1e-13,
                       epsrel=0, points=pts or None, limit=10000)
     assert err < 1e-12
-    return r
+    return r.reshape(4, -1) if moments else r
 
 
 NONCONVEX = shapely.Polygon([(0, 0), (1, 0), (1, 1), (0.5, 0.4), (0, 1)],
@@ -110,6 +127,21 @@ def test_areas_exact_against_scanlines_nonconvex_domain(seed):
     assert D.empty[5] and D.areas[5] == 0
     np.testing.assert_allclose(D.areas.sum(), NONCONVEX.area, rtol=1e-14)
     np.testing.assert_allclose(D.masses, D.areas / NONCONVEX.area, rtol=0, atol=1e-15)
+
+
+def test_centroids_and_transport_costs_exact_against_scanlines():
+    rng = np.random.default_rng(11)
+    J = 5
+    y = rng.random((J, 2)) * 1.4 - 0.2
+    psi = 0.2 * rng.standard_normal(J)
+    D = laguerre.diagram(y, psi, NONCONVEX, cost="euclidean")
+    area, m1, m2, cost = scanline_areas(y, psi, NONCONVEX, moments=True)
+    np.testing.assert_allclose(D.areas, area, rtol=0, atol=1e-12)
+    ok = ~D.empty
+    np.testing.assert_allclose(D.centroids[ok] * D.areas[ok, None],
+                               np.column_stack([m1, m2])[ok], rtol=0, atol=1e-12)
+    # moments are int_{L_j} ||x - y_j|| dmu with mu uniform: divide by |D|
+    np.testing.assert_allclose(D.moments, cost / NONCONVEX.area, rtol=0, atol=1e-12)
 
 
 def test_areas_exact_against_scanlines_square_many_sites():
