@@ -215,7 +215,7 @@ def diagram(y, psi, domain=None, *, measure=None, cost="sqeuclidean") -> Laguerr
         uniform on the domain.
     cost : {"sqeuclidean", "euclidean"} or otgan.costs.Cost
         ``"euclidean"`` (W1): exact additively weighted (Apollonius) cells with hyperbolic
-        boundaries, returned as an ``otgan._w1.W1Diagram`` (same attribute names; see
+        boundaries, returned as an :class:`otgan.w1.W1Diagram` (same attribute names; see
         ``otgan._apollonius``; the domain must then be the measure's).
 
     Returns

@@ -14,6 +14,9 @@ on the cell boundaries and at the sites), and
 (high on the data, :math:`\max_{\mathrm{Lip}(f) \le 1} E_\nu f - E_\mu f`) is
 :math:`f = -\psi^c` up to an additive constant: this is what a trained WGAN-GP or
 weight-clipping critic approximates (``demos/fig11_w1_critic.py``).
+
+The exact cells themselves are ``laguerre.diagram(y, psi, cost="euclidean")``, a
+:class:`W1Diagram` (areas, masses, centroids, transport costs, hyperbolic adjacency, Hessian).
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._utils import to_numpy
+from ._w1 import W1Diagram
 from .ctransform import c_transform
 
-__all__ = ["W1Critic", "optimal_critic"]
+__all__ = ["W1Critic", "W1Diagram", "optimal_critic"]
 
 
 @dataclass(frozen=True)
