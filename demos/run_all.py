@@ -44,6 +44,9 @@ DEMOS = (
      "'GAN Training for MNIST digits', 'Training GANs is quite unstable! (SGD instead of Adam)'"),
     ("fig10_exercises", "Piles of dirt (W = 5), Exercises 1 and 2",
      "'Wasserstein distance: A Discrete Example'; 'Exercise 1'; 'Exercise 2'"),
+    # issue 13
+    ("fig11_w1_critic", "Exact optimal W1 critic vs WGAN-GP and weight clipping",
+     "'WGAN: Gradient Penalty v.s. Weight clipping'; the optimal critic psi^c of the 2D toy"),
 )
 
 

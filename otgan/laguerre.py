@@ -230,7 +230,7 @@ def _is_box(dom):
     return abs(dom.area - (x1 - x0) * (y1 - y0)) <= 1e-14 * (x1 - x0) * (y1 - y0)
 
 
-def diagram(y, psi, domain=None, *, measure=None) -> LaguerreDiagram:
+def diagram(y, psi, domain=None, *, measure=None, cost="sqeuclidean") -> LaguerreDiagram:
     r"""Exact Laguerre (power) diagram of sites ``y`` with weights ``psi``, clipped to ``domain``.
 
     Parameters
@@ -246,6 +246,10 @@ def diagram(y, psi, domain=None, *, measure=None) -> LaguerreDiagram:
         The measure :math:`\mu` for ``masses``, ``moments``, ``barycenters`` and ``edge_mass``
         (:class:`~otgan.measures.Uniform` or :class:`~otgan.measures.ImageDensity`). Default:
         uniform on the domain.
+    cost : {"sqeuclidean", "euclidean"} or otgan.costs.Cost
+        ``"euclidean"`` (W1): exact additively weighted (Apollonius) cells with hyperbolic
+        boundaries, returned as an :class:`otgan.w1.W1Diagram` (same attribute names; see
+        ``otgan._apollonius``; the domain must then be the measure's).
 
     Returns
     -------
@@ -290,6 +294,11 @@ def diagram(y, psi, domain=None, *, measure=None) -> LaguerreDiagram:
     if measure is None:
         measure = Uniform(dom)
     _check_duplicates(yn, where)
+    # --- issue 13 hook: exact W1 (Apollonius) cells for the Euclidean cost -----------------
+    from . import _w1
+    if _w1.check_diagram_cost(cost, where):
+        return _w1.diagram_hook(yn, pn, dom, measure, domain is not None, where)
+    # ---------------------------------------------------------------------------------------
     return _diagram(yn, pn, dom, measure, where)
 
 

@@ -1169,6 +1169,11 @@ def solve(
     if method not in _METHODS:
         raise ValueError(f"{where}: 'method' must be one of {_METHODS}; got {method!r}")
     c = get_cost(cost)
+    # --- issue 13 hook: exact W1 Newton (Euclidean cost, 2D density) ---------------------
+    from . import _w1
+    if method in ("auto", "newton") and _w1.newton_applies(c, mu, y):
+        return _w1.solve_hook(mu, y, nu, tol=tol, max_iter=max_iter, psi0=psi0, **options)
+    # ---------------------------------------------------------------------------------------
     if method == "auto":
         quad = isinstance(c, SquaredEuclidean) or getattr(c, "p", None) == 2.0
         shape = tuple(y.shape) if hasattr(y, "shape") else np.shape(y)

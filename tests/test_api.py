@@ -17,6 +17,7 @@ MODULES = [
     "otgan.plot",
     "otgan.testing",
     "otgan.distributed",
+    "otgan.w1",
 ]
 
 # DESIGN.md, "The public names users and acceptance checks rely on"

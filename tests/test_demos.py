@@ -48,7 +48,7 @@ def quick(tmp_path_factory):
 def test_registry_lists_every_demo_file():
     files = sorted(p.stem for p in (ROOT / "demos").glob("fig*.py"))
     assert sorted(NAMES) == files
-    assert len(NAMES) == 10
+    assert len(NAMES) >= 10  # the 10 figure families of DESIGN.md, plus extras (fig11: issue 13)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -15,6 +15,7 @@ import shapely
 import torch
 
 from otgan import semidiscrete as sd
+from otgan.costs import PowerEuclidean
 from otgan.measures import Discrete, ImageDensity, Sampler, Uniform
 
 RNG_Y = np.random.default_rng(3)
@@ -302,7 +303,9 @@ def test_solve_auto_dispatch():
     mu = Sampler(lambda n, rng: rng.random((n, 2)))
     res = sd.solve(mu, Y6, max_iter=50, rng=0, n_eval=1000)
     assert res.method == "asgd" and res.n_iter == 50
-    res = sd.solve(Uniform(), Y6, cost="euclidean", max_iter=50, rng=0, n_eval=1000)
+    # issue 13: the Euclidean cost on a 2D density has an exact Newton; other p use ASGD
+    assert sd.solve(Uniform(), Y6, cost="euclidean").method == "newton"
+    res = sd.solve(Uniform(), Y6, cost=PowerEuclidean(3), max_iter=50, rng=0, n_eval=1000)
     assert res.method == "asgd"
     disc = Discrete(np.random.default_rng(0).random((30, 2)))
     assert sd.solve(disc, Y6, max_iter=20, rng=0, n_eval=500).method == "asgd"
@@ -326,7 +329,7 @@ def test_errors_name_their_argument():
     with pytest.raises(ValueError, match="'method' must be one of"):
         sd.solve(mu, Y6, method="lbfgs")
     with pytest.raises(ValueError, match="newton.*quadratic 'cost'"):
-        sd.solve(mu, Y6, method="newton", cost="euclidean")
+        sd.solve(mu, Y6, method="newton", cost=PowerEuclidean(3))
     disc = Discrete(np.random.default_rng(0).random((30, 2)))
     with pytest.raises(ValueError, match="newton.*'mu' to be a 2D measure with a density"):
         sd.solve(disc, Y6, method="newton")
