@@ -316,7 +316,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="'nu' must be strictly positive"):
         semidiscrete.solve(mu, np.random.default_rng(0).random((3, 2)), [0.5, 0.5, 0.0],
                            cost="euclidean")
-    with pytest.warns(RuntimeWarning, match="W1 Newton stopped"):
+    with pytest.warns(semidiscrete.NotConvergedWarning, match="W1 Newton stopped"):
         res = semidiscrete.solve(mu, np.random.default_rng(0).random((5, 2)), cost="euclidean",
                                  max_iter=1)
     assert not res.converged
