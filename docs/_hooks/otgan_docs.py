@@ -4,6 +4,8 @@
   ``demos/run_all.py``'s ``DEMOS`` registry, with the command that regenerates it, its
   description (the demo's docstring) and, when ``figures/`` (or ``$OTGAN_FIGURES``) holds them,
   its PNG / GIF files, copied into the site.
+- MathJax: ``assets/mathjax/tex-svg-full.js`` is copied into the site from the installed
+  ``django-static-mathjax`` package (docs extra), so formulas typeset with no network.
 - ``benchmarks.md``: the marker ``<!-- BENCHMARKS -->`` becomes the content of every
   ``benchmarks/results_*.md`` (headings demoted, relative links turned into plain text).
 
@@ -16,11 +18,31 @@ import ast
 import os
 import pathlib
 import re
+import sys
 
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from otgan_griffe import rst_to_markdown
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GALLERY_DIR = "gallery"
+MATHJAX_URI = "assets/mathjax/tex-svg-full.js"
+
+
+def _mathjax_script() -> pathlib.Path:
+    """The self-contained MathJax 3 SVG bundle shipped by the ``django-static-mathjax`` wheel."""
+    try:
+        import mathjax
+    except ImportError as exc:
+        raise PluginError(
+            "otgan docs: MathJax is bundled from the 'django-static-mathjax' package, which is "
+            "not installed; run: pip install -e '.[docs]'") from exc
+    path = pathlib.Path(mathjax.__file__).parent / "static" / "mathjax" / "es5" / "tex-svg-full.js"
+    if not path.is_file():
+        raise PluginError(f"otgan docs: {path} is missing; reinstall django-static-mathjax")
+    return path
 
 
 def _figures_dir() -> pathlib.Path:
@@ -56,6 +78,8 @@ def _figures(name: str):
 
 
 def on_files(files, config):
+    if files.get_file_from_path(MATHJAX_URI) is None:
+        files.append(File.generated(config, MATHJAX_URI, abs_src_path=str(_mathjax_script())))
     for row in _demos():
         for p in _figures(row[0]):
             uri = f"{GALLERY_DIR}/{p.name}"
@@ -65,8 +89,7 @@ def on_files(files, config):
 
 
 def _rst_to_md(text: str) -> str:
-    text = re.sub(r":(?:func|class|mod|meth|data|attr):`~?([^`]+)`", r"`\1`", text)
-    return text.replace("``", "`")
+    return rst_to_markdown(text).replace("``", "`")
 
 
 def _gallery_markdown() -> str:
