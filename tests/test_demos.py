@@ -232,14 +232,37 @@ def test_fig09_digits_numbers(quick):
 
 
 def test_run_all_progress_lines(tmp_path, capsys):
-    from demos import run_all
+    from demos import _common, run_all
 
     rc = run_all.main(["--quick", "--out", str(tmp_path), "--only", "fig03"])
     assert rc == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("[ 1/1] fig03_parallel_lines") and " s " in lines[0]
+    # a header at once, a start line before the demo runs, an end line with its wall time
+    assert lines[0].startswith("Regenerating 1 lecture figure family into")
+    assert lines[1].startswith("[ 1/1] fig03_parallel_lines: Parallel lines")
+    assert lines[-2].startswith("[ 1/1] fig03_parallel_lines ") and " s  ok" in lines[-2]
     assert lines[-1].startswith("1/1 demos in")
     assert (tmp_path / "fig03_parallel_lines.json").exists()
+    assert _common.ANNOUNCE is True  # restored for demos run on their own
+
+
+def test_a_demo_announces_itself_when_it_starts(tmp_path, capsys):
+    from demos import fig03_parallel_lines
+
+    fig03_parallel_lines.main(["--quick", "--out", str(tmp_path)])
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("fig03_parallel_lines --quick: Parallel lines: W1 and JS")
+
+
+def test_registry_order_and_expected_times():
+    from demos.run_all import DEMOS, SECONDS
+
+    assert set(SECONDS) == {d[0] for d in DEMOS}
+    # lecture order: the GAN part (2D toy, JS, MNIST) before the WGAN and semi-discrete parts
+    order = [d[0] for d in DEMOS]
+    assert order.index("fig01_discriminators") < order.index("fig09_digits")
+    assert order.index("fig09_digits") < order.index("fig04_wgan_critics")
+    assert order.index("fig05_c_transforms") < order.index("fig07_sdwgan_2d")
 
 
 def test_demo_runs_as_a_script(tmp_path):

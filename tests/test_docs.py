@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import json
 import os
 import pathlib
 import re
@@ -33,18 +34,36 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _build(config, site, cwd):
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", OTGAN_FIGURES=str(site) + "_nofigs")
+def _build(config, site, cwd, figures=None):
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1",
+               OTGAN_FIGURES=str(figures or str(site) + "_nofigs"))
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site)],
         check=False, capture_output=True, text=True, cwd=str(cwd), env=env, timeout=600,
     )
 
 
+def _fake_figures(folder: pathlib.Path) -> pathlib.Path:
+    """Two figures of one demo (a wide strip and a square plot) and its sidecar, which lists
+    them in the order the demo wrote them (not alphabetical)."""
+    from PIL import Image
+
+    folder.mkdir()
+    Image.new("RGB", (1500, 300), "navy").save(folder / "fig07_sdwgan_2d_training.png")
+    Image.new("RGB", (400, 400), "orange").save(folder / "fig07_sdwgan_2d_w2.png")
+    (folder / "fig07_sdwgan_2d.json").write_text(json.dumps({
+        "command": "python -m demos.fig07_sdwgan_2d --seed 0 --out figures",
+        "files": ["fig07_sdwgan_2d_w2.png", "fig07_sdwgan_2d_training.png"],
+        "captions": {"fig07_sdwgan_2d_w2.png": "W2 along training"},
+        "wall_time_s": 7.9}))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    site = tmp_path_factory.mktemp("docs") / "site"
-    res = _build(ROOT / "mkdocs.yml", site, ROOT)
+    tmp = tmp_path_factory.mktemp("docs")
+    site = tmp / "site"
+    res = _build(ROOT / "mkdocs.yml", site, ROOT, figures=_fake_figures(tmp / "figures"))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return site
 
@@ -197,3 +216,32 @@ def test_math_is_typeset_offline_in_headless_chromium(site, tmp_path):
                     encoding="utf-8")
     n_math, typeset, _ = _typeset(bare)
     assert n_math > 0 and typeset == 0
+
+
+def test_gallery_follows_the_lecture_order_and_opens_figures_at_full_size(site):
+    sys.path.insert(0, str(ROOT))
+    from demos.run_all import DEMOS
+
+    gallery = (site / "gallery" / "index.html").read_text(encoding="utf-8")
+    positions = [gallery.find(f'id="{name}"') for name, *_ in DEMOS]
+    assert -1 not in positions and positions == sorted(positions)
+    # the sidecar's order (w2 written first), its caption and the command with its wall time
+    w2 = gallery.find('src="fig07_sdwgan_2d_w2.png"')
+    strip = gallery.find('src="fig07_sdwgan_2d_training.png"')
+    assert -1 < w2 < strip
+    assert "W2 along training" in gallery and "in 8 s" in gallery
+    # every picture is a link to the full-size file; the wide strip keeps a readable width
+    assert '<a href="fig07_sdwgan_2d_training.png"' in gallery
+    wide = gallery[gallery.rfind("<figure", 0, strip):strip]
+    assert "otgan-wide" in wide
+    assert (site / "gallery" / "fig07_sdwgan_2d_training.png").is_file()
+    # demos without figures say how to make them
+    assert gallery.count("Not generated yet") == len(DEMOS) - 1
+
+
+def test_landing_page_shows_a_figure(site):
+    index = (site / "index.html").read_text(encoding="utf-8")
+    imgs = re.findall(r'<img[^>]*src="([^"]+\.png)"', index)
+    assert imgs, "no figure on the landing page"
+    for src in imgs:
+        assert (site / src).is_file(), src
