@@ -78,13 +78,16 @@ def quiet_warnings():
         pass
 
 
-def parse_args(description: str, argv=None) -> argparse.Namespace:
-    """Parse the common demo command line (``--out``, ``--quick``, ``--seed``, ``--device``)."""
+def parse_args(description: str, argv=None, *, extra=None) -> argparse.Namespace:
+    """Parse the common demo command line (``--out``, ``--quick``, ``--seed``, ``--device``);
+    ``extra(parser)`` adds a demo's own options."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--out", default=DEFAULT_OUT, help="output folder (default: figures/)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    if extra is not None:
+        extra(p)
     return p.parse_args(argv)
 
 
