@@ -38,6 +38,8 @@ DEMOS = (
      "Arjovsky et al. (2017) Example 1 / Figure 1; 'Why Wasserstein is better than JS or KL'"),
     ("fig04_wgan_critics", "WGAN critics: weight clipping vs gradient penalty",
      "'WGAN: Gradient Penalty v.s. Weight clipping' (Gulrajani et al. 2017, Figure 1)"),
+    ("fig11_wgan_training", "Example of WGAN training: WGAN-WC vs WGAN-GP",
+     "'Example of WGAN training' (WGAN-WC, WGAN-GP) on the 6-point toy"),
     ("fig08_dirac_gan", "Dirac-GAN vector fields and trajectories",
      "Mescheder et al. (2018), Figures 1-3 (GAN, NS-GAN, WGAN, WGAN-GP, R1)"),
     ("fig05_c_transforms", "c-transforms on U([0,1]^2): Voronoi and Laguerre",
@@ -54,8 +56,8 @@ DEMOS = (
 
 #: usual wall time (seconds) of each demo's default run on a 2-core CPU, announced at its start
 SECONDS = {
-    "fig01_discriminators": 15, "fig02_vanishing_gradients": 2, "fig09_digits": 60,
-    "fig03_parallel_lines": 1, "fig04_wgan_critics": 40, "fig08_dirac_gan": 3,
+    "fig01_discriminators": 20, "fig02_vanishing_gradients": 2, "fig09_digits": 60,
+    "fig03_parallel_lines": 1, "fig04_wgan_critics": 35, "fig11_wgan_training": 30, "fig08_dirac_gan": 3,
     "fig05_c_transforms": 12, "fig06_semidiscrete": 5, "fig10_exercises": 3,
     "fig07_sdwgan_2d": 8,
 }

@@ -49,7 +49,7 @@ def quick(tmp_path_factory):
 def test_registry_lists_every_demo_file():
     files = sorted(p.stem for p in (ROOT / "demos").glob("fig*.py"))
     assert sorted(NAMES) == files
-    assert len(NAMES) == 10
+    assert len(NAMES) == 11
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -222,6 +222,21 @@ def test_fig04_clipped_critic_lipschitz_bound(quick):
             # the gradient penalty drives the norms on interpolates to 1 (Gulrajani et al.)
             assert abs(st["grad_norm_mean"] - 1) < 0.15, (key, st)
             assert abs(st["grad_norm_median"] - 1) < 0.15, (key, st)
+
+
+def test_fig11_wgan_training_numbers(quick):
+    from otgan.datasets import six_points
+
+    m = _numbers(quick, "fig11_wgan_training")["methods"]
+    wc, gp = m["WGAN-WC"], m["WGAN-GP"]
+    # the penalised critic has gradient norms near 1 on segments; the clipped one far below
+    assert abs(gp["grad_norm_mean"][-1] - 1) < 0.3, gp["grad_norm_mean"]
+    assert wc["grad_norm_max"][-1] < 1e-2, wc["grad_norm_max"]
+    assert wc["final_critic_range"] < 1e-3 * gp["final_critic_range"]
+    for name, st in m.items():
+        np.testing.assert_allclose(st["final_snapshot_w2_squared"],
+                                   _w2_pot(st["final_samples"], six_points()), rtol=1e-9,
+                                   err_msg=name)
 
 
 def _w2_pot(x, y):
