@@ -95,7 +95,7 @@ def main(argv=None) -> dict:
     fig, ax = subplots(size=4.5)
     draw(ax, snaps[-1], data, f"Easy configuration: D after {it['easy_d']} steps",
          colorbar=True)
-    demo.save(fig, "easy")
+    demo.save(fig, "easy", caption="Illustration with a 2D example: the untrained generator's samples and the discriminator trained alone.")
 
     # 2. tougher example: joint training for a while (the samples now thread between the data
     # points), then a copy of the discriminator retrained alone on that configuration
@@ -107,7 +107,7 @@ def main(argv=None) -> dict:
     record("tougher", tr)
     fig, ax = subplots(size=4.5)
     draw(ax, snaps[-1], data, "And now a tougher example...", colorbar=True)
-    demo.save(fig, "tougher")
+    demo.save(fig, "tougher", caption="And now a tougher example: after joint training the samples thread between the data points.")
 
     # 3. final configuration: joint training goes on
     demo.stage(f"final configuration: joint training ({it['final_both']} more steps)")
@@ -118,7 +118,7 @@ def main(argv=None) -> dict:
     fig, ax = subplots(size=4.5)
     draw(ax, final, data, f"Final configuration (Iter {it['tough_both'] + it['final_both']})",
          colorbar=True)
-    demo.save(fig, "final")
+    demo.save(fig, "final", caption="Final configuration after joint training.")
 
     # 4. update only the generator
     demo.stage(f"update only the generator ({it['gen_only']} steps, GIF)")
@@ -131,7 +131,7 @@ def main(argv=None) -> dict:
         f, a = subplots(size=4.0)
         draw(a, sn, data, f"Update only the generator: Iter {sn.iteration}")
         frames.append(f)
-    demo.gif(frames, "generator_only", duration_ms=600)
+    demo.gif(frames, "generator_only", duration_ms=600, caption="Update only the generator (animation).")
     show = snaps[:: max(1, len(snaps) // 6)][:6]
     fig, axes = subplots(1, len(show), size=3.0)
     axes = np.atleast_1d(axes)
@@ -150,7 +150,7 @@ def main(argv=None) -> dict:
     record("retrain", tr)
     fig, ax = subplots(size=4.5)
     draw(ax, snaps[-1], data, "And if we retrain the discriminator?", colorbar=True)
-    demo.save(fig, "retrain")
+    demo.save(fig, "retrain", caption="And if we retrain the discriminator?")
 
     with torch.no_grad():
         yt = torch.as_tensor(data, dtype=torch.float32, device=device)

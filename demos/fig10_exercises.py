@@ -116,7 +116,7 @@ def main(argv=None) -> dict:
         rf"optimal $\psi$ = ({', '.join(f'{v:.3f}' for v in psi)}), cells of $T_\psi$"
     )
     ax.legend(loc="lower right", fontsize=8)
-    demo.save(fig, "exercise_1")
+    demo.save(fig, "exercise_1", caption="Exercise 1: the optimal psi's Laguerre cells carry the masses of nu.")
 
     # --- exercise 2 ---------------------------------------------------------------------------
     ts = np.linspace(0.05, 3.0, n_t)
@@ -144,7 +144,7 @@ def main(argv=None) -> dict:
     ax.set_aspect("equal")
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(f"a = ({a_opt[0]:.3g}, {a_opt[1]:.3g}), b = ({b_opt[0]:.3g}, {b_opt[1]:.3g})")
-    demo.save(fig, "exercise_2")
+    demo.save(fig, "exercise_2", caption="Exercise 2: the quadratic OT cost of a segment and its minimiser.")
 
     demo.numbers.update(
         piles_w=w,

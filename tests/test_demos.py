@@ -263,10 +263,35 @@ def test_fig01_and_fig07_w2_against_pot(quick):
 
 
 def test_fig09_digits_numbers(quick):
-    n = _numbers(quick, "fig09_digits")
+    side = quick("fig09_digits")[1]
+    n = side["numbers"]
+    assert side["params"]["data"] == "1797 images 8x8"  # --quick: scikit-learn's digits
     for name, w2 in n["w2_squared"].items():
         assert np.all(np.isfinite(w2)) and np.all(np.asarray(w2) >= 0), name
-    assert n["data_diversity"] > 0
+    # the diversity probe is a real classifier, and real digits cover the ten classes evenly
+    assert n["classifier_held_out_accuracy"] > 0.9
+    assert n["data_modes"]["effective_modes"] > 9
+    modes = {k: v["effective_modes"] for k, v in n["modes"].items()}
+    for name, m in n["modes"].items():  # exp(entropy) of the histogram, recomputed here
+        h = np.asarray(m["histogram"])
+        np.testing.assert_allclose(h.sum(), 1.0, atol=1e-12)
+        nz = h[h > 0]
+        np.testing.assert_allclose(m["effective_modes"], np.exp(-(nz * np.log(nz)).sum()),
+                                   rtol=1e-12)
+        assert m["distinct_digits"] == int((h > 0).sum())
+    # the lecture's lesson: SGD collapses, Adam does not; the WGANs cover the digits
+    assert modes["GAN with SGD"] < 2 < modes["GAN"], modes
+    assert modes["WGAN-GP"] > 6 and modes["semi-discrete WGAN"] > 6, modes
+
+
+def test_fig09_balanced_subset():
+    from demos.fig09_digits import balanced_subset
+
+    labels = np.repeat(np.arange(10), 7)
+    idx = balanced_subset(labels, 3, seed=0)
+    np.testing.assert_array_equal(np.bincount(labels[idx]), np.full(10, 3))
+    assert len(np.unique(idx)) == 30
+    np.testing.assert_array_equal(balanced_subset(labels, None, seed=0), np.arange(70))
 
 
 def test_run_all_progress_lines(tmp_path, capsys):
