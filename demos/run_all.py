@@ -56,10 +56,10 @@ DEMOS = (
 
 #: usual wall time (seconds) of each demo's default run on a 2-core CPU, announced at its start
 SECONDS = {
-    "fig01_discriminators": 20, "fig02_vanishing_gradients": 2, "fig09_digits": 45,
-    "fig03_parallel_lines": 1, "fig04_wgan_critics": 35, "fig11_wgan_training": 30, "fig08_dirac_gan": 3,
-    "fig05_c_transforms": 12, "fig06_semidiscrete": 5, "fig10_exercises": 3,
-    "fig07_sdwgan_2d": 8,
+    "fig01_discriminators": 10, "fig02_vanishing_gradients": 2, "fig09_digits": 50,
+    "fig03_parallel_lines": 1, "fig04_wgan_critics": 30, "fig11_wgan_training": 25,
+    "fig08_dirac_gan": 5, "fig05_c_transforms": 5, "fig06_semidiscrete": 5,
+    "fig10_exercises": 2, "fig07_sdwgan_2d": 8,
 }
 
 
