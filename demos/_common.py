@@ -58,6 +58,7 @@ def quiet_warnings():
     torch's and numba's deprecation / performance notices, sklearn's convergence chatter in the
     small digit classifier). otgan's own warnings stay visible."""
     for category, module in ((UserWarning, "matplotlib"), (UserWarning, "torch"),
+                             (RuntimeWarning, "mpl_toolkits"),
                              (DeprecationWarning, ""), (FutureWarning, ""),
                              (PendingDeprecationWarning, "")):
         warnings.filterwarnings("ignore", category=category, module=module)
