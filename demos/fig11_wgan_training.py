@@ -11,11 +11,12 @@ each panel with its own colourbar: ``D`` minus its mean), the data (navy) and 10
 samples (light blue) over 1500 generator iterations; a second plot gives the exact ``W2^2``
 (POT) between 500 generated points and the data along training.
 
-What it shows: the clipped critic is a weak, almost affine function (its values span about
-``1e-6``, then ``1e-9`` once the clipped weights saturate), so it only pushes the samples as a
-block and they stay a diffuse cloud over the data; the penalised critic keeps gradient norms
-near 1 (the JSON records them) and a shaped landscape whose slopes gather the samples onto the
-data points. Axes: the course's image convention (``y`` pointing down).
+What it shows: the clipped critic is a weak, almost affine function (its values span ``1e-6``
+or less), so it only pushes the samples as a block and they stay a diffuse cloud over the data;
+the penalised critic has gradient norms of order 1 (the JSON records them) and a shaped
+landscape (values spanning about 1) whose slopes gather the samples onto the data points. On
+this toy the exact ``W2^2`` does not favour WGAN-GP: the diffuse cloud is about as close to the
+six points as the gathered samples. Axes: the course's image convention (``y`` pointing down).
 """
 
 from __future__ import annotations
