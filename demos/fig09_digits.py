@@ -193,7 +193,8 @@ def main(argv=None) -> dict:
     demo.params.update(semidiscrete_sites=len(sites))
     runs = {}
     for k, (name, cfg) in enumerate(cfgs.items()):
-        demo.stage(f"{name}: {epochs[-1]} epochs of {per_epoch} generator updates")
+        demo.stage(f"{name}: {epochs[-1]} epoch{'s' if epochs[-1] > 1 else ''} of {per_epoch} "
+                   "generator updates")
         seed = demo.seed if name.startswith("GAN") else demo.seed + k
         runs[name] = run(data[sites] if cfg["loss"] == "sdwgan" else data, cfg, epochs,
                          per_epoch, seed=seed, width=st["width"], latent=st["latent"],
