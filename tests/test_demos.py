@@ -78,6 +78,8 @@ def test_demo_writes_images_and_sidecar(name, quick):
         assert arr.std() > 5.0, f"{f} looks blank (pixel std {arr.std():.2f})"
         if img.format == "GIF":
             assert frames >= 2
+        else:  # every figure is saved at 150-200 dpi
+            assert 150 <= round(img.info["dpi"][0]) <= 200, (f, img.info.get("dpi"))
     # nothing outside its own prefix is written
     assert all(p.startswith(name) for p in written)
 
