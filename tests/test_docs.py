@@ -45,12 +45,13 @@ def _build(config, site, cwd, figures=None):
 
 def _fake_figures(folder: pathlib.Path) -> pathlib.Path:
     """Two figures of one demo (a wide strip and a square plot) and its sidecar, which lists
-    them in the order the demo wrote them (not alphabetical)."""
+    them in the order the demo wrote them (not alphabetical); one demo's single figure."""
     from PIL import Image
 
     folder.mkdir()
     Image.new("RGB", (1500, 300), "navy").save(folder / "fig07_sdwgan_2d_training.png")
     Image.new("RGB", (400, 400), "orange").save(folder / "fig07_sdwgan_2d_w2.png")
+    Image.new("RGB", (400, 400), "navy").save(folder / "fig04_wgan_critics.png")  # no stem
     (folder / "fig07_sdwgan_2d.json").write_text(json.dumps({
         "command": "python -m demos.fig07_sdwgan_2d --seed 0 --out figures",
         "files": ["fig07_sdwgan_2d_w2.png", "fig07_sdwgan_2d_training.png"],
@@ -235,8 +236,10 @@ def test_gallery_follows_the_lecture_order_and_opens_figures_at_full_size(site):
     wide = gallery[gallery.rfind("<figure", 0, strip):strip]
     assert "otgan-wide" in wide
     assert (site / "gallery" / "fig07_sdwgan_2d_training.png").is_file()
+    # a demo's only figure, saved without a stem, is shown too
+    assert 'src="fig04_wgan_critics.png"' in gallery
     # demos without figures say how to make them
-    assert gallery.count("Not generated yet") == len(DEMOS) - 1
+    assert gallery.count("Not generated yet") == len(DEMOS) - 2
 
 
 def test_landing_page_shows_a_figure(site):

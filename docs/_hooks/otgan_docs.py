@@ -86,7 +86,8 @@ def _figures(name: str):
     if not d.is_dir():
         return []
     found = {p.name: p for p in d.iterdir()
-             if p.name.startswith(name + "_") and p.suffix in (".png", ".gif")}
+             if (p.stem == name or p.stem.startswith(name + "_"))
+             and p.suffix in (".png", ".gif")}
     order = [f for f in _sidecar(name).get("files", []) if f in found]
     return [found[f] for f in order] + [found[f] for f in sorted(found) if f not in order]
 
