@@ -8,7 +8,10 @@ common command line is::
     --seed INT    random seed (default 0)
     --device STR  torch device for the trainers (default: cpu)
 
-The matplotlib backend is forced to Agg (no display needed) before pyplot is imported.
+The matplotlib backend is forced to Agg (no display needed) before pyplot is imported. A demo
+announces itself when it starts (name, what it draws, its expected wall time) and long ones print
+stage lines (:meth:`Demo.stage`), so that a run shows progress from its first second. Figures are
+saved at :data:`DPI` dots per inch.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import pathlib
 import platform
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import matplotlib
@@ -28,18 +32,63 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["Demo", "jsonable", "parse_args", "versions"]
+__all__ = ["DPI", "Demo", "jsonable", "parse_args", "quiet_warnings", "versions"]
 
 DEFAULT_OUT = "figures"
+#: resolution of every saved figure (dots per inch)
+DPI = 160
+#: a demo prints its own start line unless a runner (``python -m demos``) already did
+ANNOUNCE = True
 
 
-def parse_args(description: str, argv=None) -> argparse.Namespace:
-    """Parse the common demo command line (``--out``, ``--quick``, ``--seed``, ``--device``)."""
+def _about(name: str, quick: bool) -> str:
+    """``"<title> (about N s)"`` from the registry of :mod:`demos.run_all`."""
+    try:
+        from demos.run_all import DEMOS, SECONDS
+    except ImportError:  # pragma: no cover - run from an unusual place
+        return "starting"
+    title = next((row[1] for row in DEMOS if row[0] == name), "starting")
+    if quick or name not in SECONDS:
+        return title
+    return f"{title} (about {SECONDS[name]} s on a 2-core CPU)"
+
+
+def quiet_warnings():
+    """Silence the library warnings a demo's user cannot act on (matplotlib layout notes,
+    torch's and numba's deprecation / performance notices, sklearn's convergence chatter in the
+    small digit classifier). otgan's own warnings stay visible."""
+    for category, module in ((UserWarning, "matplotlib"), (UserWarning, "torch"),
+                             (RuntimeWarning, "mpl_toolkits"),
+                             (DeprecationWarning, ""), (FutureWarning, ""),
+                             (PendingDeprecationWarning, "")):
+        warnings.filterwarnings("ignore", category=category, module=module)
+    for message in ("The given NumPy array is not writable", "Attempting to set identical",
+                    "constrained_layout not applied", "Tight layout not applied"):
+        warnings.filterwarnings("ignore", message=message)
+    try:
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    except ImportError:
+        pass
+    try:
+        from numba.core.errors import NumbaPerformanceWarning
+
+        warnings.filterwarnings("ignore", category=NumbaPerformanceWarning)
+    except ImportError:
+        pass
+
+
+def parse_args(description: str, argv=None, *, extra=None) -> argparse.Namespace:
+    """Parse the common demo command line (``--out``, ``--quick``, ``--seed``, ``--device``);
+    ``extra(parser)`` adds a demo's own options."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--out", default=DEFAULT_OUT, help="output folder (default: figures/)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    if extra is not None:
+        extra(p)
     return p.parse_args(argv)
 
 
@@ -91,9 +140,14 @@ class Demo:
     params: dict = field(default_factory=dict)
     numbers: dict = field(default_factory=dict)
     files: list = field(default_factory=list)
+    captions: dict = field(default_factory=dict)
     t0: float = field(default_factory=time.perf_counter)
 
     def __post_init__(self):
+        quiet_warnings()
+        if ANNOUNCE:
+            mode = " --quick" if self.args.quick else ""
+            print(f"{self.name}{mode}: {_about(self.name, self.args.quick)}", flush=True)
         self.out = pathlib.Path(self.args.out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.quick = bool(self.args.quick)
@@ -111,24 +165,38 @@ class Demo:
     def path(self, stem: str, ext: str) -> pathlib.Path:
         return self.out / f"{self.name}_{stem}.{ext}" if stem else self.out / f"{self.name}.{ext}"
 
-    def save(self, fig, stem: str = "", *, dpi: int = 100) -> pathlib.Path:
-        """Save ``fig`` as ``<out>/<name>_<stem>.png`` and close it."""
+    def stage(self, message: str) -> None:
+        """Print a progress line ``  [name   12.3 s] message`` (flushed at once)."""
+        dt = time.perf_counter() - self.t0
+        print(f"  [{self.name} {dt:6.1f} s] {message}", flush=True)
+
+    def save(self, fig, stem: str = "", *, dpi: int = DPI, caption: str | None = None
+             ) -> pathlib.Path:
+        """Save ``fig`` as ``<out>/<name>_<stem>.png`` and close it; ``caption`` is recorded
+        in the sidecar (the docs gallery shows it under the picture)."""
         p = self.path(stem, "png")
         fig.savefig(p, dpi=dpi, bbox_inches="tight")
         plt.close(fig)
         self.files.append(p.name)
+        if caption:
+            self.captions[p.name] = caption
         return p
 
-    def gif(self, frames, stem: str, *, duration_ms: int = 500) -> pathlib.Path:
+    def gif(self, frames, stem: str, *, duration_ms: int = 500, caption: str | None = None
+            ) -> pathlib.Path:
         """Save PIL frames / figures as ``<out>/<name>_<stem>.gif`` (Pillow)."""
         from otgan import plot
 
         p = self.path(stem, "gif")
-        plot.save_gif(frames, p, duration_ms=duration_ms)
+        images = [plot.figure_to_image(f, dpi=DPI) if hasattr(f, "savefig") else f
+                  for f in frames]
+        plot.save_gif(images, p, duration_ms=duration_ms)
         for f in frames:
             if hasattr(f, "savefig"):
                 plt.close(f)
         self.files.append(p.name)
+        if caption:
+            self.captions[p.name] = caption
         return p
 
     def finish(self) -> dict:
@@ -145,6 +213,7 @@ class Demo:
             "params": jsonable(self.params),
             "numbers": jsonable(self.numbers),
             "files": list(self.files),
+            "captions": dict(self.captions),
             "versions": versions(),
             "wall_time_s": round(wall, 3),
         }

@@ -88,25 +88,29 @@ def main(argv=None) -> dict:
         w2[key] = float(gtrainer.w2_squared(tr.sample(500), data))
 
     # 1. easy configuration: untrained generator, a copy of the discriminator trained alone
+    demo.stage(f"easy configuration: training the discriminator alone ({it['easy_d']} steps)")
     tr, snaps = stage(data, G, copy.deepcopy(D), "discriminator", it["easy_d"], seed=s,
                       n_grid=n_grid, device=device)
     record("easy", tr)
     fig, ax = subplots(size=4.5)
     draw(ax, snaps[-1], data, f"Easy configuration: D after {it['easy_d']} steps",
          colorbar=True)
-    demo.save(fig, "easy")
+    demo.save(fig, "easy", caption="Illustration with a 2D example: the untrained generator's samples and the discriminator trained alone.")
 
     # 2. tougher example: joint training for a while (the samples now thread between the data
     # points), then a copy of the discriminator retrained alone on that configuration
+    demo.stage(f"tougher example: joint training ({it['tough_both']} steps), then the "
+               f"discriminator alone ({it['tough_d']} steps)")
     stage(data, G, D, "both", it["tough_both"], seed=s + 1, n_grid=n_grid, device=device)
     tr, snaps = stage(data, copy.deepcopy(G), copy.deepcopy(D), "discriminator", it["tough_d"],
                       seed=s + 2, n_grid=n_grid, device=device)
     record("tougher", tr)
     fig, ax = subplots(size=4.5)
     draw(ax, snaps[-1], data, "And now a tougher example...", colorbar=True)
-    demo.save(fig, "tougher")
+    demo.save(fig, "tougher", caption="And now a tougher example: after joint training the samples thread between the data points.")
 
     # 3. final configuration: joint training goes on
+    demo.stage(f"final configuration: joint training ({it['final_both']} more steps)")
     tr, snaps = stage(data, G, D, "both", it["final_both"], seed=s + 3, n_grid=n_grid,
                       device=device)
     record("final", tr)
@@ -114,9 +118,10 @@ def main(argv=None) -> dict:
     fig, ax = subplots(size=4.5)
     draw(ax, final, data, f"Final configuration (Iter {it['tough_both'] + it['final_both']})",
          colorbar=True)
-    demo.save(fig, "final")
+    demo.save(fig, "final", caption="Final configuration after joint training.")
 
     # 4. update only the generator
+    demo.stage(f"update only the generator ({it['gen_only']} steps, GIF)")
     every = max(1, it["gen_only"] // 6)
     tr, snaps = stage(data, G, D, "generator", it["gen_only"], seed=s + 4, n_grid=n_grid,
                       device=device, snap_every=every)
@@ -126,20 +131,26 @@ def main(argv=None) -> dict:
         f, a = subplots(size=4.0)
         draw(a, sn, data, f"Update only the generator: Iter {sn.iteration}")
         frames.append(f)
-    demo.gif(frames, "generator_only", duration_ms=600)
+    demo.gif(frames, "generator_only", duration_ms=600, caption="Update only the generator (animation).")
     show = snaps[:: max(1, len(snaps) // 6)][:6]
     fig, axes = subplots(1, len(show), size=3.0)
-    for a, sn in zip(np.atleast_1d(axes), show):
+    axes = np.atleast_1d(axes)
+    for a, sn in zip(axes, show):
         draw(a, sn, data, f"Iter {sn.iteration}")
-    demo.save(fig, "generator_only")
+    fig.colorbar(axes[0].images[0], ax=list(axes), fraction=0.015, pad=0.01, label="D(x)")
+    fig.suptitle("What happens if we update only the generator? (the discriminator is frozen: "
+                 "the samples run to its maxima)", fontsize=12)
+    demo.save(fig, "generator_only", caption="Update only the generator: the frozen "
+              "discriminator's landscape D(x) and the samples, which run to its maxima.")
 
     # 5. and if we retrain the discriminator?
+    demo.stage(f"retrain the discriminator ({it['retrain_d']} steps)")
     tr, snaps = stage(data, G, D, "discriminator", it["retrain_d"], seed=s + 5, n_grid=n_grid,
                       device=device)
     record("retrain", tr)
     fig, ax = subplots(size=4.5)
     draw(ax, snaps[-1], data, "And if we retrain the discriminator?", colorbar=True)
-    demo.save(fig, "retrain")
+    demo.save(fig, "retrain", caption="And if we retrain the discriminator?")
 
     with torch.no_grad():
         yt = torch.as_tensor(data, dtype=torch.float32, device=device)

@@ -89,7 +89,7 @@ def main(argv=None) -> dict:
     ax.set_ylim(-0.05, 0.8)
     ax.set_title("Jensen-Shannon divergence")
     ax.legend(loc="lower right", fontsize=8)
-    demo.save(fig)
+    demo.save(fig, caption="Parallel lines: W1 = |theta| is continuous, JS jumps to log 2 (Arjovsky et al., Figure 1).")
 
     nz = thetas != 0
     demo.numbers.update(

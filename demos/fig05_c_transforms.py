@@ -61,7 +61,7 @@ def main(argv=None) -> dict:
     demo.params.update(J=J, grid=n, nu="uniform 1/J", solver="newton", tol=1e-10, y=y)
 
     fig = plot_figure(y, g, land, vor, lag, n)
-    demo.save(fig)
+    demo.save(fig, caption="c-transforms for the quadratic cost on U([0,1]^2): psi = 0 (Voronoi cells) and the optimal psi (Laguerre cells of equal area).")
 
     lag_areas = np.asarray(lag.areas, dtype=float)
     demo.numbers.update(

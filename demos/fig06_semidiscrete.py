@@ -80,7 +80,7 @@ def main(argv=None) -> dict:
         plot.data(ax, y, size=6, label=None, linewidths=0)
         m = np.asarray(diag.masses)
         unit_square(ax, title=f"{title}: cell masses {m.min():.4f} .. {m.max():.4f}")
-    demo.save(fig, "laguerre")
+    demo.save(fig, "laguerre", caption="Voronoi cells (psi = 0) and Laguerre cells of the optimal psi for a grayscale density.")
 
     # convergence: ASGD (exact records) and Newton, on a smaller problem
     ya = 0.05 + 0.9 * rng.random((J_asgd, 2))
@@ -119,7 +119,7 @@ def main(argv=None) -> dict:
     ax.set_ylabel(r"$\max_j |\mu(L_j) - \nu_j| / \nu_j$")
     ax.set_title(f"Damped Newton, J = {J}")
     ax.legend(fontsize=8)
-    demo.save(fig, "convergence")
+    demo.save(fig, "convergence", caption="ASGD against the O(log k / sqrt k) rate, and damped Newton.")
 
     masses = np.asarray(lag.masses, dtype=float)
     demo.numbers.update(

@@ -66,12 +66,12 @@ def main(argv=None) -> dict:
         _, cells = draw(a, sn, data, f"Iter {sn.iteration}")
         masses[sn.iteration] = np.asarray(cells.areas)
         frames.append(f)
-    demo.gif(frames, "training", duration_ms=500)
+    demo.gif(frames, "training", duration_ms=500, caption="Semi-discrete WGAN training (animation).")
     show = [snaps[i] for i in np.unique(np.linspace(0, len(snaps) - 1, 6).astype(int))]
     fig, axes = subplots(1, len(show), size=3.0)
     for a, sn in zip(np.atleast_1d(axes), show):
         draw(a, sn, data, f"Iter {sn.iteration}")
-    demo.save(fig, "training")
+    demo.save(fig, "training", caption="Semi-discrete WGAN: samples (light blue), data (navy) and the Laguerre diagram of T_psi (orange) over iterations.")
 
     h = tr.history
     fig, ax = subplots(size=4.0)
@@ -80,7 +80,7 @@ def main(argv=None) -> dict:
     ax.set_xlabel("iteration")
     ax.set_title("Semi-discrete WGAN on the 6-point toy")
     ax.legend(fontsize=8)
-    demo.save(fig, "w2")
+    demo.save(fig, "w2", caption="Exact W2^2 between generated points and the data along training.")
 
     demo.numbers.update(
         eval_iteration=h.eval_iteration,

@@ -87,12 +87,16 @@ def main(argv=None) -> dict:
     axes[2].axhline(0, color="k", lw=0.8)
     for p, d in zip(pos + 0.5, delta):
         axes[2].text(p, d + (0.1 if d >= 0 else -0.35), f"{d:+.0f}", ha="center")
-    axes[2].set_title(rf"flows $\delta_i$:  W(P, Q) = {w:g}")
+    axes[2].set_title(r"$\delta_{i} = \delta_{i-1} + P_i - Q_i$:  "
+                      rf"$W(P, Q) = \sum_i |\delta_i| = {w:g}$")
     for ax in axes:
         ax.set_xticks(pos)
         ax.set_ylim(min(-1.5, delta.min() - 0.5), 4.5)
-    axes[2].set_xticks(pos + 0.5, [f"{i}->{i + 1}" for i in pos])
-    demo.save(fig, "piles_of_dirt")
+    axes[2].set_xticks(pos + 0.5, [rf"$\delta_{i}$" for i in pos])
+    axes[2].set_ylabel("dirt moved from pile i to pile i + 1")
+    fig.suptitle("Wasserstein distance: a discrete example (piles of dirt)", fontsize=12)
+    demo.save(fig, "piles_of_dirt", caption="The lecture's piles of dirt: P, Q and the flows "
+              "delta_1..delta_4 = 2, 2, -1, 0, whose absolute values add up to W(P, Q) = 5.")
 
     # --- exercise 1 ---------------------------------------------------------------------------
     ex1 = closed_forms.exercise_1()
@@ -112,7 +116,7 @@ def main(argv=None) -> dict:
         rf"optimal $\psi$ = ({', '.join(f'{v:.3f}' for v in psi)}), cells of $T_\psi$"
     )
     ax.legend(loc="lower right", fontsize=8)
-    demo.save(fig, "exercise_1")
+    demo.save(fig, "exercise_1", caption="Exercise 1: the optimal psi's Laguerre cells carry the masses of nu.")
 
     # --- exercise 2 ---------------------------------------------------------------------------
     ts = np.linspace(0.05, 3.0, n_t)
@@ -140,7 +144,7 @@ def main(argv=None) -> dict:
     ax.set_aspect("equal")
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(f"a = ({a_opt[0]:.3g}, {a_opt[1]:.3g}), b = ({b_opt[0]:.3g}, {b_opt[1]:.3g})")
-    demo.save(fig, "exercise_2")
+    demo.save(fig, "exercise_2", caption="Exercise 2: the quadratic OT cost of a segment and its minimiser.")
 
     demo.numbers.update(
         piles_w=w,

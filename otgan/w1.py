@@ -13,7 +13,7 @@ on the cell boundaries and at the sites), and
 :math:`W_1(\mu, \nu) = \int \psi^c d\mu + \sum_j \nu_j \psi_j`. The optimal WGAN critic
 (high on the data, :math:`\max_{\mathrm{Lip}(f) \le 1} E_\nu f - E_\mu f`) is
 :math:`f = -\psi^c` up to an additive constant: this is what a trained WGAN-GP or
-weight-clipping critic approximates (``demos/fig11_w1_critic.py``).
+weight-clipping critic approximates (``demos/fig12_w1_critic.py``).
 
 The exact cells themselves are ``laguerre.diagram(y, psi, cost="euclidean")``, a
 :class:`W1Diagram` (areas, masses, centroids, transport costs, hyperbolic adjacency, Hessian).

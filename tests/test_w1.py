@@ -356,12 +356,12 @@ def test_optimal_critic_is_the_kantorovich_potential():
     np.testing.assert_allclose(crit.w1, w1_grid, atol=2e-3)
 
 
-def test_fig11_quick(tmp_path):
-    from demos import fig11_w1_critic
+def test_fig12_quick(tmp_path):
+    from demos import fig12_w1_critic
 
-    side = fig11_w1_critic.main(["--quick", "--out", str(tmp_path), "--seed", "0"])
+    side = fig12_w1_critic.main(["--quick", "--out", str(tmp_path), "--seed", "0"])
     n = side["numbers"]
     assert n["newton_max_rel_mass_error"] <= 1e-12
     np.testing.assert_allclose(n["exact_grad_norm_range"], [1.0, 1.0], atol=1e-12)
-    assert (tmp_path / "fig11_w1_critic.png").stat().st_size > 10_000
+    assert (tmp_path / "fig12_w1_critic.png").stat().st_size > 10_000
     assert set(n["critics"]) == {"gp", "clip"}

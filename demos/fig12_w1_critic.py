@@ -29,7 +29,7 @@ from otgan.gan import losses, models, penalties
 from otgan.measures import Uniform
 from otgan.w1 import optimal_critic
 
-NAME = "fig11_w1_critic"
+NAME = "fig12_w1_critic"
 TITLE = "Exact optimal W1 critic vs WGAN-GP and weight-clipping critics on the six-point toy"
 
 
