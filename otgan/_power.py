@@ -229,6 +229,7 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
             wl[0, c] = -1
         n = 4
         r2 = -1.0  # squared radius of the disc around y_i holding the cell (-1: to compute)
+        r = 0.0
         overflow = False
         level = leaf_of[i]  # the walk has covered the subtree of `level`
         sp = 0
@@ -263,11 +264,14 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
                         r2 = 0.0
                         for c in range(n):
                             r2 = max(r2, wx[cur, c] * wx[cur, c] + wy[cur, c] * wy[cur, c])
+                        r = np.sqrt(r2)
                     dx = max(bx0, 0.0, -bx1)
                     dy = max(by0, 0.0, -by1)
-                    d0 = np.sqrt(dx * dx + dy * dy) - np.sqrt(r2)
-                    if d0 > 0.0 and d0 * d0 - dp >= r2:
-                        continue  # the whole disc is safe
+                    dd = dx * dx + dy * dy
+                    if dd > r2:
+                        d0 = np.sqrt(dd) - r
+                        if d0 > 0.0 and d0 * d0 - dp >= r2:
+                            continue  # the whole disc is safe
                     cut = False
                     for c in range(n):
                         zx = wx[cur, c]
@@ -329,7 +333,17 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
                 ux = gx[k] - cx
                 uy = gy[k] - cy
                 # half-plane <z, u> <= (|u|^2 + psi_i - psi_k) / 2 in the frame of y_i
-                hb = 0.5 * ((ux * ux + uy * uy) + (pi - gp[k]))
+                u2 = ux * ux + uy * uy
+                hb = 0.5 * (u2 + (pi - gp[k]))
+                # the cell lies in the disc |z| <= r around y_i, where <z, u> <= r |u|: no cut
+                # when r |u| <= hb (tested on squares, no square root)
+                if r2 < 0.0:
+                    r2 = 0.0
+                    for c in range(n):
+                        r2 = max(r2, wx[cur, c] * wx[cur, c] + wy[cur, c] * wy[cur, c])
+                    r = np.sqrt(r2)
+                if hb > 0.0 and r2 * u2 < hb * hb:
+                    continue
                 cuts = False
                 for c in range(n):
                     sc = wx[cur, c] * ux + wy[cur, c] * uy - hb
@@ -447,6 +461,19 @@ def _threads(J, threads):
     return min(ncpu, 8) if J >= 4096 else 1
 
 
+_POOL = [None, 0]  # a thread pool kept between calls, and its size
+
+
+def _pool(n):
+    """A pool of at least ``n`` threads, kept for the next calls (starting threads costs about
+    as much as the cells of a small diagram)."""
+    if _POOL[0] is None or _POOL[1] < n:
+        if _POOL[0] is not None:
+            _POOL[0].shutdown(wait=False)
+        _POOL[0], _POOL[1] = ThreadPoolExecutor(n, thread_name_prefix="otgan-cells"), n
+    return _POOL[0]
+
+
 class PowerCells:
     """Flat result of :func:`power_cells`, per original site index ``i``: the vertices of cell
     ``i`` are ``vx[ptr[i]:ptr[i] + n[i]]`` (likewise ``vy``, and ``lab``: the site that created
@@ -523,8 +550,7 @@ def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF):
                       child, parent, bbox, pmax, xlo, ylo, xhi, yhi)
 
     if nthr > 1:
-        with ThreadPoolExecutor(nthr) as pool:
-            parts = list(pool.map(run, range(nthr)))
+        parts = list(_pool(nthr).map(run, range(nthr)))
     else:
         parts = [run(0)]
     shift = np.cumsum([0] + [p[2].size for p in parts[:-1]])

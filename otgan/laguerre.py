@@ -127,22 +127,25 @@ class LaguerreDiagram:
     moments: np.ndarray
     _cells: object = field(repr=False)  # otgan._power.PowerCells (box-clipped cells)
     _clipped: dict = field(repr=False)
-    _edges: tuple = field(repr=False)  # (ei, ej, rev, length in the bounding box)
-    # directed edge values: length in the domain, and a function giving the edge masses (None:
-    # the uniform measure on the domain, edge_mass = adjacency / area)
-    _lazy: tuple = field(repr=False)
+    # () -> the directed edges of the cells (computed on first use: a diagram used for its
+    # masses alone, e.g. a trial step of Newton's line search, never builds them)
+    _edge_fn: object = field(repr=False)
+
+    @cached_property
+    def _edges(self):
+        return self._edge_fn()
 
     @cached_property
     def adjacency(self) -> sp.csr_matrix:
-        ei, ej, rev, _ = self._edges
-        return _sym(ei, ej, self._lazy[0], rev, self.y.shape[0])
+        e = self._edges
+        return _sym(e["ei"], e["ej"], e["elen"], e["rev"], self.y.shape[0])
 
     @cached_property
     def edge_mass(self) -> sp.csr_matrix:
-        if self._lazy[1] is None:
+        e = self._edges
+        if e["mass"] is None:
             return self.adjacency / self.measure.area
-        ei, ej, rev, _ = self._edges
-        return _sym(ei, ej, self._lazy[1](), rev, self.y.shape[0])
+        return _sym(e["ei"], e["ej"], e["mass"](), e["rev"], self.y.shape[0])
 
     def __repr__(self):
         return (
@@ -166,8 +169,9 @@ class LaguerreDiagram:
         measure of :func:`otgan.semidiscrete.newton`'s continuation)."""
         x0, y0, x1, y1 = self.domain.bounds
         A = (x1 - x0) * (y1 - y0)
-        ei, ej, rev, blen = self._edges
-        return self._cells.area / A, _sym(ei, ej, blen / A, rev, self.y.shape[0])
+        e = self._edges
+        return self._cells.area / A, _sym(e["ei"], e["ej"], e["box_len"] / A, e["rev"],
+                                          self.y.shape[0])
 
     @cached_property
     def polygons(self) -> np.ndarray:
@@ -318,14 +322,9 @@ def _diagram(yn, pn, dom, measure, where="laguerre.diagram"):
     first = np.column_stack([cells.sx, cells.sy])
     first += yn * areas[:, None]
     second = cells.i2.copy()
-    # directed edges (cell ei, created by site ej) and the same edge seen from ej (rev)
-    ei, ej, seg4, rev = edge_pairs(cells.ptr, n, cells.vx, cells.vy, cells.lab,
-                                   cells.order)
-    seg = seg4.reshape(-1, 2, 2)
-    elen = np.hypot(seg4[:, 2] - seg4[:, 0], seg4[:, 3] - seg4[:, 1])
-    box_len = elen.copy()
     clipped = {}
-    clip_geom = None  # clipped geometries of the edges crossing the domain's boundary
+    xrows = np.zeros(0, dtype=np.int64)
+    btree = None
     if not _is_box(dom):
         shapely.prepare(dom)
         # a cell whose bounding box meets no boundary segment of the domain lies entirely
@@ -342,13 +341,37 @@ def _diagram(yn, pn, dom, measure, where="laguerre.diagram"):
         inside[rows[np.unique(hit[0])]] = False
         xrows = np.flatnonzero(~inside & (n >= 3))
         if xrows.size:
-            cross = xrows
             cut = _polygonal(shapely.intersection(_polys(cells, xrows), dom))
-            ca, cf, cs = polygon_moments(cut, yn[cross])
-            areas[cross] = ca
-            first[cross] = cf
-            second[cross] = cs
-            clipped = dict(zip(cross.tolist(), cut))
+            ca, cf, cs = polygon_moments(cut, yn[xrows])
+            areas[xrows] = ca
+            first[xrows] = cf
+            second[xrows] = cs
+            clipped = dict(zip(xrows.tolist(), cut))
+    bbox_area = (bx1 - bx0) * (by1 - by0)
+    # edges shorter than the float64 resolution of the geometry (cells touching at a vertex,
+    # ties) are not adjacencies
+    min_len = _EMPTY_REL * np.hypot(bx1 - bx0, by1 - by0)
+    empty = ~(areas > _EMPTY_REL * bbox_area)
+    areas = np.where(empty, 0.0, areas)
+    first = np.where(empty[:, None], 0.0, first)
+    second = np.where(empty, 0.0, second)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centroids = np.where(empty[:, None], np.nan, first / areas[:, None])
+    same_uniform = type(measure) is Uniform and (
+        measure.domain is dom or bool(shapely.equals(measure.domain, dom))
+    )
+
+    def edge_table():
+        """The directed edges (cell ei, created by site ej), the same edge seen from ej (rev),
+        the segments, their lengths in the domain and in its bounding box, and a function
+        giving their masses (None: the uniform measure of the domain)."""
+        ei, ej, seg4, rev = edge_pairs(cells.ptr, n, cells.vx, cells.vy, cells.lab,
+                                       cells.order)
+        seg = seg4.reshape(-1, 2, 2)
+        elen = np.hypot(seg4[:, 2] - seg4[:, 0], seg4[:, 3] - seg4[:, 1])
+        box_len = np.where(elen > min_len, elen, 0.0)
+        clip_geom = None  # clipped geometries of the edges crossing the domain's boundary
+        if xrows.size:
             # edges of crossing cells: an edge meeting no boundary segment is entirely inside
             # or outside (its midpoint tells); the others are intersected with the domain
             ecand = np.flatnonzero(np.isin(ei, xrows))
@@ -363,58 +386,43 @@ def _diagram(yn, pn, dom, measure, where="laguerre.diagram"):
                     elen[ecand[hitl]] = shapely.length(inter)
                     clip_geom = np.full(ei.size, None, dtype=object)
                     clip_geom[ecand[hitl]] = inter
-    bbox_area = (bx1 - bx0) * (by1 - by0)
-    # edges shorter than the float64 resolution of the geometry (cells touching at a vertex,
-    # ties) are not adjacencies
-    min_len = _EMPTY_REL * np.hypot(bx1 - bx0, by1 - by0)
-    long = elen > min_len
-    elen = np.where(long, elen, 0.0)
-    box_len = np.where(box_len > min_len, box_len, 0.0)
-    empty = ~(areas > _EMPTY_REL * bbox_area)
-    areas = np.where(empty, 0.0, areas)
-    first = np.where(empty[:, None], 0.0, first)
-    second = np.where(empty, 0.0, second)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        centroids = np.where(empty[:, None], np.nan, first / areas[:, None])
-    same_uniform = type(measure) is Uniform and (
-        measure.domain is dom or bool(shapely.equals(measure.domain, dom))
-    )
+        long = elen > min_len
+        elen = np.where(long, elen, 0.0)
+
+        def edge_masses():
+            em = np.zeros(ei.size)
+            kl = np.flatnonzero(long)
+            if kl.size:
+                em[kl] = measure.line_integral(seg[kl])
+            if clip_geom is not None:
+                k = np.flatnonzero(~np.equal(clip_geom, None) & long)
+                if k.size:
+                    em[k] = measure.line_integral(clip_geom[k])
+            return em
+
+        return {"ei": ei, "ej": ej, "rev": rev, "elen": elen, "box_len": box_len,
+                "mass": None if same_uniform else edge_masses}
+
     diag = {
         "y": yn, "psi": pn, "domain": dom, "measure": measure, "areas": areas,
         "centroids": centroids, "empty": empty, "_cells": cells, "_clipped": clipped,
-        "_edges": (ei, ej, rev, box_len),
+        "_edge_fn": edge_table,
     }
     if same_uniform:
         A = measure.area
-        masses = areas / A
-        diag.update(masses=masses, barycenters=centroids, moments=second / A,
-                    _lazy=(elen, None))
+        diag.update(masses=areas / A, barycenters=centroids, moments=second / A)
         return LaguerreDiagram(**diag)
     # general measure: integrate over the cells now, along the edges when edge_mass is used
-    tmp = LaguerreDiagram(masses=areas, barycenters=centroids, moments=second,
-                          _lazy=(elen, None), **diag)
+    tmp = LaguerreDiagram(masses=areas, barycenters=centroids, moments=second, **diag)
     polys = tmp.polygons
     if isinstance(measure, Uniform):
         integ = measure.integrate(polys, yn, clip=True)
     else:
         integ = measure.integrate(polys, yn)
-
-    def edge_masses():
-        em = np.zeros(ei.size)
-        kl = np.flatnonzero(long)
-        if kl.size:
-            em[kl] = measure.line_integral(seg[kl])
-        if clip_geom is not None:
-            k = np.flatnonzero(~np.equal(clip_geom, None) & long)
-            if k.size:
-                em[k] = measure.line_integral(clip_geom[k])
-        return em
-
     masses = integ.mass
     with np.errstate(invalid="ignore", divide="ignore"):
         bary = np.where((masses > 0)[:, None], integ.first / masses[:, None], np.nan)
-    diag.update(masses=masses, barycenters=bary, moments=integ.second,
-                _lazy=(elen, edge_masses))
+    diag.update(masses=masses, barycenters=bary, moments=integ.second)
     out = LaguerreDiagram(**diag)
     out.__dict__["polygons"] = polys
     return out
