@@ -73,7 +73,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._utils import GeometryError
+from .errors import GeometryError
 
 TWO_PI = 2.0 * np.pi
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(16)

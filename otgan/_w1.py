@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _apollonius
-from ._utils import GeometryError
+from .errors import GeometryError
 
 __all__ = ["W1Diagram", "euclidean_diagram", "newton_w1"]
 
@@ -372,8 +372,17 @@ def solve_hook(mu, y, nu=None, *, tol=1e-9, max_iter=None, psi0=None, **options)
     Newton's."""
     import warnings
 
-    from ._utils import check_points, check_vector, check_weights, like, to_numpy
-    from .semidiscrete import NotConvergedWarning, SemiDiscreteResult
+    from ._utils import (
+        check_int,
+        check_points,
+        check_tol,
+        check_vector,
+        check_weights,
+        like,
+        to_numpy,
+    )
+    from .errors import NotConvergedWarning
+    from .semidiscrete import SemiDiscreteResult
 
     where = "semidiscrete.solve"
     unknown = set(options) - {"max_halvings"}
@@ -382,12 +391,9 @@ def solve_hook(mu, y, nu=None, *, tol=1e-9, max_iter=None, psi0=None, **options)
                         f"'euclidean'): {sorted(unknown)}")
     max_halvings = options.get("max_halvings", 30)
     max_iter = 100 if max_iter is None else max_iter
-    for name, v in (("max_iter", max_iter), ("max_halvings", max_halvings)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{where}: {name!r} must be a positive integer; got {v!r}")
-    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating, np.integer)) \
-            or not (np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"{where}: 'tol' must be a non-negative finite number; got {tol!r}")
+    max_iter = check_int(max_iter, "max_iter", where)
+    max_halvings = check_int(max_halvings, "max_halvings", where)
+    tol = check_tol(tol, "tol", where)
     yt = check_points(y, "y", where, dim=2)
     yn = to_numpy(yt, dtype=np.float64)
     J = len(yn)

@@ -44,7 +44,17 @@ import scipy.special
 import torch
 from scipy import integrate, optimize
 
-from ._utils import as_float_array, check_vector, check_weights, is_torch, like, to_numpy
+from ._utils import (
+    as_float_array,
+    check_tol,
+    check_vector,
+    check_weights,
+    common_library,
+    finite_total,
+    is_torch,
+    like,
+    to_numpy,
+)
 
 __all__ = [
     "LOG2",
@@ -104,13 +114,9 @@ def _scalar_out(value, ref):
     return float(value)
 
 
-def _common(x, y):
-    """Bring ``y`` into the library/device/dtype of ``x`` when either is a torch tensor."""
-    if is_torch(x):
-        return x, like(y, x)
-    if is_torch(y):
-        return like(x, y), y
-    return x, y
+def _common(where, **arrays):
+    """The arrays (validated as real floating, under their names) in one library, in order."""
+    return tuple(common_library(where, **arrays)[0].values())
 
 
 def _finite_nonneg(x, name, where):
@@ -127,8 +133,7 @@ def _finite_nonneg(x, name, where):
 
 def _histograms(p, q, where, atol):
     """Validate two probability histograms of the same (any) shape; return them flat, renormalised."""
-    p = as_float_array(p, "p", where)
-    q = as_float_array(q, "q", where)
+    p, q = _common(where, p=p, q=q)
     if tuple(p.shape) != tuple(q.shape):
         raise ValueError(
             f"{where}: 'q' must have the same shape as 'p' {tuple(p.shape)}; got {tuple(q.shape)}"
@@ -136,7 +141,7 @@ def _histograms(p, q, where, atol):
     n = int(np.prod(tuple(p.shape), dtype=np.int64))
     if n == 0:
         raise ValueError(f"{where}: 'p' and 'q' must be non-empty; got shape {tuple(p.shape)}")
-    p, q = _common(p.reshape(-1), q.reshape(-1))
+    p, q = p.reshape(-1), q.reshape(-1)
     p = check_weights(p, n, "p", where, atol=atol)
     q = check_weights(q, n, "q", where, atol=atol, match="'p'")
     return p / p.sum(), q / q.sum()
@@ -285,14 +290,12 @@ def js_singular():
 
 
 def _densities(p, q, where, names=("p", "q")):
-    p = as_float_array(p, names[0], where)
-    q = as_float_array(q, names[1], where)
+    p, q = _common(where, **{names[0]: p, names[1]: q})
     if tuple(p.shape) != tuple(q.shape):
         raise ValueError(
             f"{where}: {names[1]!r} must have the same shape as {names[0]!r} {tuple(p.shape)}; "
             f"got {tuple(q.shape)}"
         )
-    p, q = _common(p, q)
     _finite_nonneg(p, names[0], where)
     _finite_nonneg(q, names[1], where)
     return p, q
@@ -369,13 +372,11 @@ def gan_integrand(d, p, q):
 
 def _gan_integrand(d, p, q, where):
     p, q = _densities(p, q, where)
-    d = as_float_array(d, "d", where)
+    d, p, q = _common(where, d=d, p=p, q=q)
     if tuple(d.shape) != tuple(p.shape):
         raise ValueError(
             f"{where}: 'd' must have the same shape as 'p' {tuple(p.shape)}; got {tuple(d.shape)}"
         )
-    d, p = _common(d, p)
-    d, q = _common(d, q)
     dn = to_numpy(d, dtype=np.float64)
     if not np.isfinite(dn).all() or (dn < 0).any() or (dn > 1).any():
         raise ValueError(
@@ -551,28 +552,27 @@ def w1_histograms(p, q, positions=None, *, rtol=1e-6):
     5.0
     """
     where = f"{_MOD}.w1_histograms"
-    p = as_float_array(p, "p", where)
+    rtol = check_tol(rtol, "rtol", where)
+    p, q, x = _common(where, p=p, q=q, positions=positions)
     if p.ndim != 1 or p.shape[0] == 0:
         raise ValueError(f"{where}: 'p' must have shape (n,) with n >= 1; got {tuple(p.shape)}")
     n = int(p.shape[0])
     p = check_vector(p, n, "p", where)
-    q = check_vector(as_float_array(q, "q", where), n, "q", where, match="'p'")
-    p, q = _common(p, q)
+    q = check_vector(q, n, "q", where, match="'p'")
     _finite_nonneg(p, "p", where)
     _finite_nonneg(q, "q", where)
-    sp, sq = float(to_numpy(p.sum())), float(to_numpy(q.sum()))
+    with np.errstate(over="ignore"):
+        sp = finite_total(float(to_numpy(p, dtype=np.float64).sum()), "p", where)
+        sq = finite_total(float(to_numpy(q, dtype=np.float64).sum()), "q", where)
     if abs(sp - sq) > rtol * max(sp, sq):
         raise ValueError(
             f"{where}: 'p' and 'q' must have the same total mass (relative tolerance {rtol:g}); "
             f"got sum(p) = {sp:.10g} and sum(q) = {sq:.10g}"
         )
-    if positions is None:
+    if x is None:
         x = like(np.arange(n, dtype=np.float64), p)
     else:
-        x = check_vector(as_float_array(positions, "positions", where), n, "positions", where,
-                         match="'p'")
-        p, x = _common(p, x)
-        q, x = _common(q, x)
+        x = check_vector(x, n, "positions", where, match="'p'")
         if is_torch(x):
             order = torch.argsort(x, stable=True)
         else:
@@ -590,14 +590,8 @@ def w1_histograms(p, q, positions=None, *, rtol=1e-6):
 # --------------------------------------------------------------------------------------------
 
 
-def _eigh(s):
-    if is_torch(s):
-        return torch.linalg.eigh(s)
-    return np.linalg.eigh(s)
-
-
 def _check_cov(s, d, name, where):
-    s = as_float_array(s, name, where)
+    """A finite, symmetric, PSD ``(d, d)`` covariance (symmetrised; PSD up to ``sqrt(eps)``)."""
     if s.ndim == 0 and d == 1:
         s = s.reshape(1, 1)
     if tuple(s.shape) != (d, d):
@@ -609,21 +603,77 @@ def _check_cov(s, d, name, where):
         raise ValueError(f"{where}: {name!r} contains NaN or inf")
     eps = float(torch.finfo(s.dtype).eps) if is_torch(s) else float(np.finfo(s.dtype).eps)
     scale = max(float(np.abs(sn).max()), np.finfo(np.float64).tiny)
+    if not np.isfinite(scale * d):
+        raise ValueError(
+            f"{where}: {name!r} has entries up to {scale:.3g}: its trace can overflow float64; "
+            "rescale the data (W2^2 scales as the square of lengths)"
+        )
     asym = float(np.abs(sn - sn.T).max())
     if asym > math.sqrt(eps) * scale:
         raise ValueError(
             f"{where}: {name!r} must be symmetric (a covariance matrix); got "
             f"max |S - S^T| = {asym:.3g} (relative {asym / scale:.3g})"
         )
-    s = 0.5 * (s + s.T)
-    lam, vec = _eigh(s)
-    lmin = float(to_numpy(lam.min()))
+    lmin = float(np.linalg.eigvalsh(0.5 * (sn + sn.T)).min())
     if lmin < -math.sqrt(eps) * scale:
         raise ValueError(
             f"{where}: {name!r} must be positive semi-definite; got smallest eigenvalue "
             f"{lmin:.6g}"
         )
-    return s, lam, vec
+    return 0.5 * (s + s.T)
+
+
+def _psd_root(s, eps):
+    """Symmetric square root of a PSD matrix (torch), from ``eigh``. Eigenvalues below
+    ``8 d eps lambda_max`` -- the size of ``eigh``'s rounding noise -- are exact zeros: their
+    square roots (``~ sqrt(eps)``) would otherwise bias rank-deficient covariances."""
+    lam, vec = torch.linalg.eigh(s)
+    cut = 8 * s.shape[0] * eps * lam.abs().max()
+    lam = torch.where(lam > cut, lam, torch.zeros_like(lam))
+    return (vec * lam.sqrt()) @ vec.T
+
+
+def _root_product_svd(S1, S2, eps):
+    """``R1 = S1^½``, ``R2 = S2^½`` and the SVD ``R2 R1 = U diag(sig) Vh``."""
+    R1, R2 = _psd_root(S1, eps), _psd_root(S2, eps)
+    U, sig, Vh = torch.linalg.svd(R2 @ R1)
+    return R1, R2, U, sig, Vh
+
+
+class _TraceRootProduct(torch.autograd.Function):
+    r"""``tr (S1^½ S2 S1^½)^½`` as the nuclear norm ``sum sigma_k(S2^½ S1^½)``, with its
+    gradient in closed form.
+
+    The singular values of ``K = S2^½ S1^½`` are the square roots of the eigenvalues of
+    ``K^T K = S1^½ S2 S1^½``, so the trace is ``sum_k sigma_k``: no square root of a computed
+    eigenvalue of the product (whose rounding noise ``eps`` would become ``sqrt(eps)``).
+    Gradient: with ``M = S2^½ S1 S2^½ = K K^T = U diag(sigma^2) U^T``,
+    ``d tr M^½ = tr(M^-½ dM) / 2``, hence ``grad_S1 = S2^½ U diag(1/sigma) U^T S2^½ / 2``
+    (``= S2^½ M^-½ S2^½ / 2``), and symmetrically ``grad_S2 = S1^½ V diag(1/sigma) V^T S1^½ / 2``.
+    These do not depend on the choice of eigenvectors, so repeated eigenvalues (isotropic
+    covariances) are no special case -- unlike autograd through ``eigh``, whose backward divides
+    by eigenvalue gaps. Where ``M`` is singular the trace is not differentiable (its derivative
+    is infinite in directions that raise the rank); ``1/sigma`` is then replaced by 0 for the
+    zero singular values (the derivative along perturbations that keep the ranges).
+    """
+
+    @staticmethod
+    def forward(ctx, S1, S2, eps):
+        R1, R2, U, sig, Vh = _root_product_svd(S1, S2, eps)
+        ctx.save_for_backward(R1, R2, U, sig, Vh)
+        ctx.eps = eps
+        return sig.sum()
+
+    @staticmethod
+    def backward(ctx, grad):
+        R1, R2, U, sig, Vh = ctx.saved_tensors
+        cut = 8 * sig.shape[0] * ctx.eps * sig.max()
+        inv = torch.where(sig > cut, 1.0 / sig.clamp_min(torch.finfo(sig.dtype).tiny),
+                          torch.zeros_like(sig))
+        V = Vh.T
+        g1 = 0.5 * R2 @ (U * inv) @ U.T @ R2
+        g2 = 0.5 * R1 @ (V * inv) @ V.T @ R1
+        return grad * g1, grad * g2, None
 
 
 def frechet_distance(m1, S1, m2, S2):
@@ -639,58 +689,67 @@ def frechet_distance(m1, S1, m2, S2):
     ``T = S1^-½ (S1^½ S2 S1^½)^½ S1^-½``. In 1D: ``(m1 - m2)^2 + (s1 - s2)^2`` with ``s``
     the standard deviations; for commuting ``S1``, ``S2``: ``||S1^½ - S2^½||_F^2``.
 
-    Numerics: ``S1^½`` from a symmetric eigendecomposition (``eigh``) with eigenvalues clipped at
-    0; ``tr (S1^½ S2 S1^½)^½`` as the sum of square roots of the (clipped) eigenvalues of the
-    symmetrised ``S1^½ S2 S1^½`` (never a non-symmetric ``sqrtm``, no complex parts); the
-    result is clipped at 0.
+    Numerics: ``S1^½`` and ``S2^½`` from symmetric eigendecompositions (``eigh``), eigenvalues
+    below ``8 d eps lambda_max`` (``eigh``'s rounding noise) set to exactly 0; then
+    ``tr (S1^½ S2 S1^½)^½`` is the sum of the singular values of ``S2^½ S1^½`` (the nuclear
+    norm): no square root is taken of a rounding-noise eigenvalue, so rank-deficient
+    covariances (fewer samples than dimensions) are exact to rounding, not to ``sqrt(eps)``.
+    Never a non-symmetric ``sqrtm``, no complex parts. The result is clipped at 0.
 
     Parameters
     ----------
     m1, m2 : array_like or torch.Tensor, shape (d,) (a scalar for d = 1)
         Means.
     S1, S2 : array_like or torch.Tensor, shape (d, d) (a scalar variance for d = 1)
-        Covariances: finite, symmetric and positive semi-definite (up to ``sqrt(eps)`` relative
-        tolerances; they are symmetrised).
+        Covariances: finite, real, symmetric and positive semi-definite (up to ``sqrt(eps)``
+        relative tolerances; they are symmetrised).
 
     Returns
     -------
     float or torch.Tensor
-        ``W2^2(N(m1, S1), N(m2, S2)) >= 0`` (0-d tensor for torch inputs; differentiable, except
-        where ``S1^½ S2 S1^½`` is singular).
+        ``W2^2(N(m1, S1), N(m2, S2)) >= 0`` (0-d tensor for torch inputs). Differentiable in all
+        four arguments wherever ``S1^½ S2 S1^½`` is non-singular, repeated eigenvalues included:
+        ``grad_S1 = I - S2^½ (S2^½ S1 S2^½)^-½ S2^½`` (``I - T`` with ``T`` the optimal map),
+        written in closed form rather than through ``eigh``'s backward. Where the product is
+        singular the value is not differentiable; the gradient returned there is that of the
+        directions that keep the ranges (see ``_TraceRootProduct``).
+
+    Raises
+    ------
+    TypeError
+        Complex, half-precision or non-numeric inputs.
+    ValueError
+        Shapes that disagree, NaN/inf, non-symmetric or indefinite covariances, entries so
+        large that their products overflow.
 
     Examples
     --------
     >>> frechet_distance([0.0], [[4.0]], [3.0], [[1.0]])  # (0 - 3)^2 + (2 - 1)^2
     10.0
+    >>> import numpy as np  # rank-deficient and commuting: ||S1^½ - S2^½||_F^2 = 1 + 1
+    >>> frechet_distance(np.zeros(2), np.diag([1.0, 0.0]), np.zeros(2), np.diag([0.0, 1.0]))
+    2.0
     """
     where = f"{_MOD}.frechet_distance"
-    m1 = as_float_array(m1, "m1", where)
+    m1, S1, m2, S2 = _common(where, m1=m1, S1=S1, m2=m2, S2=S2)
     if m1.ndim == 0:
         m1 = m1.reshape(1)
     if m1.ndim != 1 or m1.shape[0] == 0:
         raise ValueError(f"{where}: 'm1' must have shape (d,); got {tuple(m1.shape)}")
     d = int(m1.shape[0])
     m1 = check_vector(m1, d, "m1", where)
-    m2 = check_vector(as_float_array(m2, "m2", where), d, "m2", where, match="'m1'")
-    ref = next((z for z in (m1, m2, S1, S2) if is_torch(z)), None)
-    if ref is not None:
-        m1, m2 = like(m1, ref), like(m2, ref)
-        S1 = like(as_float_array(S1, "S1", where), ref)
-        S2 = like(as_float_array(S2, "S2", where), ref)
-    S1, lam1, vec1 = _check_cov(S1, d, "S1", where)
-    S2, _, _ = _check_cov(S2, d, "S2", where)
+    m2 = check_vector(m2, d, "m2", where, match="'m1'")
+    S1 = _check_cov(S1, d, "S1", where)
+    S2 = _check_cov(S2, d, "S2", where)
     if is_torch(S1):
-        root1 = (vec1 * lam1.clamp_min(0.0).sqrt()) @ vec1.T
-        mid = root1 @ S2 @ root1
-        mid = 0.5 * (mid + mid.T)
-        cross = torch.linalg.eigvalsh(mid).clamp_min(0.0).sqrt().sum()
+        eps = float(torch.finfo(S1.dtype).eps)
+        cross = _TraceRootProduct.apply(S1, S2, eps)
         dm = m1 - m2
         val = (dm * dm).sum() + torch.trace(S1) + torch.trace(S2) - 2.0 * cross
         return val.clamp_min(0.0)
-    root1 = (vec1 * np.sqrt(np.clip(lam1, 0.0, None))) @ vec1.T
-    mid = root1 @ S2 @ root1
-    mid = 0.5 * (mid + mid.T)
-    cross = np.sqrt(np.clip(np.linalg.eigvalsh(mid), 0.0, None)).sum()
+    eps = float(np.finfo(S1.dtype).eps)
+    t1, t2 = torch.from_numpy(np.ascontiguousarray(S1)), torch.from_numpy(np.ascontiguousarray(S2))
+    cross = float(_root_product_svd(t1, t2, eps)[3].sum())
     dm = m1 - m2
     val = float(dm @ dm + np.trace(S1) + np.trace(S2) - 2.0 * cross)
     return max(val, 0.0)
@@ -920,9 +979,9 @@ def exercise_2(a, b):
     1.0
     """
     where = f"{_MOD}.exercise_2"
-    a = check_vector(as_float_array(a, "a", where), 2, "a", where)
-    b = check_vector(as_float_array(b, "b", where), 2, "b", where, match="a point of R^2")
-    a, b = _common(a, b)
+    a, b = _common(where, a=a, b=b)
+    a = check_vector(a, 2, "a", where)
+    b = check_vector(b, 2, "b", where, match="a point of R^2")
     val = (a @ a + a @ b + b @ b) / 3.0 + 1.0 - 0.5 * abs(b[0] - a[0])
     return _scalar_out(val, a)
 

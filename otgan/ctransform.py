@@ -38,7 +38,15 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
-from ._utils import check_points, check_vector, check_weights, is_torch, to_numpy
+from ._utils import (
+    check_int,
+    check_points,
+    check_vector,
+    check_weights,
+    common_library,
+    is_torch,
+    to_numpy,
+)
 from .costs import _DIRECT_DIM, _sqdist_pairwise, get_cost  # the shared pairwise kernels
 
 __all__ = [
@@ -56,35 +64,10 @@ DEFAULT_MEMORY = 256 * 2**20
 _METHODS = ("auto", "kdtree", "brute", "certified")
 
 
-def _common_library(where, **arrays):
-    """Bring the arrays to one library: torch if any input is a tensor (device and dtype of the
-    first floating tensor in argument order, so pass the query points first), numpy otherwise."""
-    ref = next((v for v in arrays.values() if is_torch(v) and v.is_floating_point()), None)
-    if ref is None:
-        ref = next((v for v in arrays.values() if is_torch(v)), None)
-    if ref is None:
-        return arrays, None
-    dtype = ref.dtype if ref.is_floating_point() else torch.get_default_dtype()
-    out = {}
-    for k, v in arrays.items():
-        if is_torch(v):
-            if v.device != ref.device:
-                raise ValueError(
-                    f"{where}: {k!r} is on {v.device} but other inputs are on {ref.device}; "
-                    "move them to one device"
-                )
-            out[k] = v.to(dtype) if v.dtype != dtype else v
-        else:
-            out[k] = torch.as_tensor(np.asarray(v), dtype=dtype, device=ref.device)
-    return out, ref
-
-
 def _check_memory(memory, where):
     if memory is None:
         return DEFAULT_MEMORY
-    if isinstance(memory, bool) or not isinstance(memory, (int, np.integer)) or memory <= 0:
-        raise ValueError(f"{where}: 'memory' must be a positive number of bytes; got {memory!r}")
-    return int(memory)
+    return check_int(memory, "memory", where)
 
 
 def _resolve_method(method, cost, x, n_sites, where):
@@ -148,6 +131,21 @@ def _block_scores(xb, yb, psi_b, ysq_b, cost):
     return block
 
 
+#: the smallest block side: a budget below ``_MIN_BLOCK**2`` entries would only add Python
+#: iterations (one per block), not save memory that matters
+_MIN_BLOCK = 64
+
+
+def _block_shape(n, m, entry_bytes, memory):
+    """Rows and columns ``(bn, bm)`` of one block of the ``n x m`` score matrix whose entries
+    (with their temporaries) take ``entry_bytes``: about ``memory`` bytes, columns first (up to
+    ``memory / (64 entry_bytes)``), and never smaller than ``64 x 64`` (or the whole matrix), so
+    that a tiny budget stays vectorised."""
+    bm = int(min(m, max(_MIN_BLOCK, memory // (entry_bytes * _MIN_BLOCK))))
+    bn = int(min(n, max(_MIN_BLOCK, memory // (entry_bytes * bm))))
+    return max(bn, 1), max(bm, 1)
+
+
 def _argmin_brute(psi, y, x, cost, memory):
     """Blockwise argmin of ``c(x_i, y_j) - psi_j``; never holds more than ~``memory`` bytes.
 
@@ -158,8 +156,7 @@ def _argmin_brute(psi, y, x, cost, memory):
     torch_in = is_torch(x)
     itemsize = x.element_size() if torch_in else x.dtype.itemsize
     temporaries = 4  # the block, a squared difference, its accumulation and the argmin scratch
-    bm = int(min(m, max(1, memory // (itemsize * temporaries * 64))))
-    bn = int(min(n, max(1, memory // (itemsize * temporaries * bm))))
+    bn, bm = _block_shape(n, m, itemsize * temporaries, memory)
     center = y.mean(0)
     x, y = x - center, y - center
     ysq = (y * y).sum(1)
@@ -216,7 +213,9 @@ def c_transform(psi, y, x, cost="sqeuclidean", *, method="auto", memory=None):
         the kd-tree for the quadratic cost with ``d <= 3`` on the CPU (unless ``n * m < 2**17``
         for numpy inputs, where the blocked product is faster), brute force otherwise.
     memory : int, optional
-        Budget in bytes for one block of the brute-force cost matrix (default 256 MiB).
+        Budget in bytes for one block of the brute-force cost matrix (default 256 MiB). Blocks
+        are never smaller than 64 x 64 entries (128 KiB in float64 with their temporaries): a
+        smaller budget would only add Python iterations.
 
     Returns
     -------
@@ -240,7 +239,7 @@ def c_transform(psi, y, x, cost="sqeuclidean", *, method="auto", memory=None):
     """
     where = "c_transform"
     cost = get_cost(cost)
-    arrays, _ = _common_library(where, x=x, y=y, psi=psi)
+    arrays, _ = common_library(where, x=x, y=y, psi=psi)
     y = check_points(arrays["y"], "y", where)
     x = check_points(arrays["x"], "x", where, dim=y.shape[1])
     psi = check_vector(arrays["psi"], y.shape[0], "psi", where, match=f"'y' {tuple(y.shape)}")
@@ -336,7 +335,7 @@ def semi_dual_gradient(
 
 
 def _semi_dual(psi, y, x, nu, a, cost, method, memory, where, need_grad):
-    arrays, _ = _common_library(where, x=x, y=y, psi=psi)
+    arrays, _ = common_library(where, x=x, y=y, psi=psi)
     psi, y, x = arrays["psi"], arrays["y"], arrays["x"]
     values, idx = c_transform(psi, y, x, cost, method=method, memory=memory)
     n, m = values.shape[0], len(y)

@@ -23,13 +23,12 @@ Gulrajani, Ahmed, Arjovsky, Dumoulin, Courville (2017). Improved training of Was
 from __future__ import annotations
 
 import gzip
-import numbers
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._utils import as_rng
+from ._utils import as_rng, check_int, check_real
 
 __all__ = [
     "SIX_POINTS",
@@ -56,18 +55,6 @@ SIX_POINTS = (
     (0.45, 0.75),
     (0.7, 0.5),
 )
-
-
-def _check_n(n, where):
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"{where}: 'n' must be a positive integer; got {n!r}")
-    return int(n)
-
-
-def _check_nonneg(v, name, where):
-    if not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0:
-        raise ValueError(f"{where}: {name!r} must be a finite non-negative number; got {v!r}")
-    return float(v)
 
 
 def six_points() -> np.ndarray:
@@ -102,8 +89,8 @@ def eight_gaussians(n: int, *, rng=None, radius: float = 2.0, std: float = 0.02,
     ndarray, shape (n, 2)
     """
     where = "datasets.eight_gaussians"
-    n = _check_n(n, where)
-    std = _check_nonneg(std, "std", where)
+    n = check_int(n, "n", where)
+    std = check_real(std, "std", where, nonnegative=True)
     gen = as_rng(rng)
     angles = np.arange(8) * (np.pi / 4)
     centres = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
@@ -122,8 +109,8 @@ def twenty_five_gaussians(n: int, *, rng=None, spacing: float = 2.0, std: float 
     ndarray, shape (n, 2)
     """
     where = "datasets.twenty_five_gaussians"
-    n = _check_n(n, where)
-    std = _check_nonneg(std, "std", where)
+    n = check_int(n, "n", where)
+    std = check_real(std, "std", where, nonnegative=True)
     gen = as_rng(rng)
     ij = gen.integers(-2, 3, size=(n, 2)).astype(np.float64)
     return scale * (spacing * ij + std * gen.standard_normal((n, 2)))
@@ -140,8 +127,8 @@ def swiss_roll(n: int, *, rng=None, noise: float = 0.25, scale: float = 1 / 7.5)
     ndarray, shape (n, 2)
     """
     where = "datasets.swiss_roll"
-    n = _check_n(n, where)
-    noise = _check_nonneg(noise, "noise", where)
+    n = check_int(n, "n", where)
+    noise = check_real(noise, "noise", where, nonnegative=True)
     gen = as_rng(rng)
     t = 1.5 * np.pi * (1.0 + 2.0 * gen.random(n))
     pts = np.stack([t * np.cos(t), t * np.sin(t)], axis=1)
@@ -158,9 +145,9 @@ def ring(n: int, *, rng=None, radius: float = 1.0, std: float = 0.02) -> np.ndar
     ndarray, shape (n, 2)
     """
     where = "datasets.ring"
-    n = _check_n(n, where)
-    std = _check_nonneg(std, "std", where)
-    radius = _check_nonneg(radius, "radius", where)
+    n = check_int(n, "n", where)
+    std = check_real(std, "std", where, nonnegative=True)
+    radius = check_real(radius, "radius", where, nonnegative=True)
     gen = as_rng(rng)
     a = 2 * np.pi * gen.random(n)
     r = radius + std * gen.standard_normal(n)

@@ -48,7 +48,7 @@ import torch.distributed as dist
 
 from ._utils import check_points, check_vector, is_torch
 from .costs import get_cost
-from .ctransform import _block_scores, _check_memory
+from .ctransform import _block_scores, _block_shape, _check_memory
 from .ctransform import c_transform as _c_transform
 
 __all__ = [
@@ -252,9 +252,7 @@ def _local_argmin(psi, y, x, cost, center, memory):
     kernel's scores (:func:`otgan.ctransform._block_scores`, points centred on ``center``, the
     mean of all sites): smallest local index among exact ties."""
     n, m = x.shape[0], y.shape[0]
-    temporaries = 4
-    bm = int(min(m, max(1, memory // (x.element_size() * temporaries * 64))))
-    bn = int(min(n, max(1, memory // (x.element_size() * temporaries * bm))))
+    bn, bm = _block_shape(n, m, x.element_size() * 4, memory)  # 4 temporaries per entry
     x, y = x - center, y - center
     ysq = (y * y).sum(1)
     best_val = torch.empty(n, dtype=x.dtype, device=x.device)

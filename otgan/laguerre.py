@@ -265,7 +265,7 @@ def diagram(y, psi, domain=None, *, measure=None, cost="sqeuclidean") -> Laguerr
         Bad shapes, non-finite values, duplicate sites, a domain of zero area or invalid.
     TypeError
         A measure without a density.
-    otgan._utils.GeometryError
+    otgan.errors.GeometryError
         A geometric failure (not expected: the construction has no degenerate case).
 
     Notes

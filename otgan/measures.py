@@ -43,7 +43,17 @@ import numpy as np
 import shapely
 import torch
 
-from ._utils import as_rng, check_points, check_weights, is_torch, to_numpy, torch_generator
+from ._utils import (
+    as_float_array,
+    as_rng,
+    check_int,
+    check_points,
+    check_weights,
+    is_torch,
+    to_numpy,
+    torch_generator,
+)
+from .errors import GeometryError
 
 __all__ = [
     "DensityMeasure",
@@ -92,8 +102,8 @@ def as_domain(domain, name: str = "domain", where: str = "measures.as_domain"):
         geom = domain
     else:
         try:
-            arr = to_numpy(domain, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
+            arr = to_numpy(as_float_array(domain, name, where), dtype=np.float64)
+        except ValueError as exc:  # ragged nesting; as_float_array's TypeErrors name 'domain'
             raise TypeError(
                 f"{where}: {name!r} must be a shapely Polygon/MultiPolygon or a (k, 2) vertex "
                 f"array; got {type(domain).__name__}"
@@ -259,9 +269,7 @@ class Measure:
 
     @staticmethod
     def _check_n(n, where):
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"{where}: 'n' must be a non-negative integer; got {n!r}")
-        return int(n)
+        return check_int(n, "n", where, minimum=0)
 
 
 class DensityMeasure(Measure):
@@ -347,14 +355,25 @@ class Uniform(DensityMeasure):
         return f"Uniform(domain={self.domain.wkt[:60]}{'...' if len(self.domain.wkt) > 60 else ''})"
 
     def sample(self, n, *, rng=None):
-        """``n`` i.i.d. uniform points of the domain, numpy (n, 2) float64 (rejection from its
-        bounding box)."""
+        """``n`` i.i.d. uniform points of the domain, numpy (n, 2) float64.
+
+        When the domain fills at least half of its bounding box (squares, rectangles, most
+        convex shapes), points are drawn by rejection from the box: fewer than two draws per
+        point. Otherwise the domain is triangulated once (a constrained Delaunay triangulation
+        that respects holes and every part of a multipolygon), a triangle is drawn with
+        probability proportional to its area, and a uniform point in it (the unit square folded
+        onto the unit triangle: ``(u, v) -> (1 - u, 1 - v)`` when ``u + v > 1``). Either way the
+        cost is linear in ``n`` and independent of how little of its bounding box the domain
+        covers (far-apart islands, very thin domains).
+        """
         n = self._check_n(n, "Uniform.sample")
         gen = as_rng(rng)
         x0, y0, x1, y1 = self.domain.bounds
+        ratio = self.area / ((x1 - x0) * (y1 - y0))
+        if not ratio >= 0.5:
+            return self._sample_triangles(n, gen)
         out = np.empty((n, 2))
         got = 0
-        ratio = self.area / ((x1 - x0) * (y1 - y0))
         while got < n:
             k = int(1.2 * (n - got) / ratio) + 16
             p = gen.random((k, 2)) * [x1 - x0, y1 - y0] + [x0, y0]
@@ -362,6 +381,34 @@ class Uniform(DensityMeasure):
             out[got : got + len(p)] = p
             got += len(p)
         return out
+
+    def _triangles(self):
+        """The triangles ``(T, 3, 2)`` of a constrained Delaunay triangulation of the domain and
+        the cumulative distribution of their areas (cached)."""
+        if getattr(self, "_tri_cache", None) is None:
+            parts = shapely.get_parts(shapely.constrained_delaunay_triangles(self.domain))
+            tri = shapely.get_coordinates(parts).reshape(len(parts), 4, 2)[:, :3]
+            e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+            areas = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+            x0, y0, x1, y1 = self.domain.bounds
+            rounding = 16 * np.finfo(float).eps * len(tri) * ((x1 - x0) ** 2 + (y1 - y0) ** 2)
+            if not abs(areas.sum() - self.area) <= 1e-9 * self.area + rounding:
+                raise GeometryError(
+                    f"Uniform.sample: the triangulation of the domain covers area "
+                    f"{areas.sum():.12g}, not {self.area:.12g}"
+                )
+            cdf = np.cumsum(areas)
+            self._tri_cache = (tri, cdf / cdf[-1])
+        return self._tri_cache
+
+    def _sample_triangles(self, n, gen):
+        tri, cdf = self._triangles()
+        k = np.minimum(np.searchsorted(cdf, gen.random(n), side="right"), len(cdf) - 1)
+        uv = gen.random((n, 2))
+        fold = uv.sum(axis=1) > 1.0
+        uv[fold] = 1.0 - uv[fold]
+        t = tri[k]
+        return t[:, 0] + uv[:, :1] * (t[:, 1] - t[:, 0]) + uv[:, 1:] * (t[:, 2] - t[:, 0])
 
     def density(self, x):
         """``1/|D|`` inside the domain (boundary included), 0 outside; numpy (n,)."""

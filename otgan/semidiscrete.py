@@ -54,8 +54,12 @@ from . import laguerre, measures
 from ._power import components, laplacian_csr
 from ._utils import (
     GeometryError,
+    as_float_array,
     as_rng,
+    check_int,
     check_points,
+    check_real,
+    check_tol,
     check_vector,
     check_weights,
     is_torch,
@@ -64,6 +68,7 @@ from ._utils import (
 )
 from .costs import SquaredEuclidean, get_cost
 from .ctransform import c_transform
+from .errors import NotConvergedWarning
 
 __all__ = [
     "AveragedSGD",
@@ -77,10 +82,6 @@ __all__ = [
 ]
 
 _METHODS = ("auto", "newton", "asgd")
-
-
-class NotConvergedWarning(UserWarning):
-    """A solver stopped before reaching its tolerance (the message says why)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,30 +153,6 @@ def _check_psi0(psi0, J, where):
     return check_vector(psi0, J, "psi0", where, match=f"'y' ({J} sites)")
 
 
-def _check_positive_int(value, name, where, *, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{where}: {name!r} must be a positive integer; got {value!r}")
-    return int(value)
-
-
-def _check_positive_float(value, name, where):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{where}: {name!r} must be a positive number; got {value!r}")
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{where}: {name!r} must be a positive finite number; got {value!r}")
-    return float(value)
-
-
-def _check_tol(tol, where):
-    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{where}: 'tol' must be a non-negative number; got {tol!r}")
-    if not (np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"{where}: 'tol' must be a non-negative finite number; got {tol!r}")
-    return float(tol)
-
-
 def _has_density_2d(mu):
     """True for otgan's 2D measures with an exactly integrable density (uniform, image)."""
     return isinstance(mu, measures.DensityMeasure)
@@ -198,6 +175,18 @@ def _sample(mu, n, rng):
     if hasattr(mu, "sample"):
         return mu.sample(n, rng=rng)
     return mu(n, rng)
+
+
+def _check_drawn(x, n, d, where):
+    """The first batch drawn from 'mu': real floating points of shape (n, d), d the sites'
+    dimension (so that a mismatch names 'mu', not an internal argument)."""
+    x = as_float_array(x, "mu", where)
+    if x.ndim != 2 or x.shape[1] != d:
+        raise ValueError(
+            f"{where}: 'mu' must draw points of shape ({n}, {d}) in the dimension of the sites "
+            f"'y'; mu.sample({n}) gave shape {tuple(x.shape)}"
+        )
+    return x
 
 
 def _check_sampler(mu, where):
@@ -530,9 +519,9 @@ def newton(mu, y, nu=None, *, tol=1e-9, max_iter=100, psi0=None, max_halvings=30
             f"cell degenerate); got nu[{j}] = {nun[j]:.3g}. Drop the zero-mass sites, or use "
             "method='asgd'"
         )
-    tol = _check_tol(tol, where)
-    max_iter = _check_positive_int(max_iter, "max_iter", where)
-    max_halvings = _check_positive_int(max_halvings, "max_halvings", where)
+    tol = check_tol(tol, "tol", where)
+    max_iter = check_int(max_iter, "max_iter", where)
+    max_halvings = check_int(max_halvings, "max_halvings", where)
     psi0 = _check_psi0(psi0, J, where)
     return _newton(mu, yn, nun, tol, max_iter, psi0, max_halvings, y_in, where)
 
@@ -802,7 +791,7 @@ class AveragedSGD:
         J = psi0.shape[0]
         psi0 = check_vector(psi0, J, "psi0", where)
         self.nu = like(check_weights(nu, J, "nu", where, match=f"'psi0' ({J},)"), psi0)
-        self.gamma = _check_positive_float(gamma, "gamma", where)
+        self.gamma = check_real(gamma, "gamma", where, positive=True)
         if is_torch(psi0):
             self.psi_tilde = psi0.detach().clone()
             self.psi_bar = psi0.detach().clone()
@@ -961,14 +950,14 @@ def asgd(
     y = _check_sites(y, where)
     J = y.shape[0]
     nu = check_weights(nu, J, "nu", where, match=f"'y' ({J} sites)")
-    batch_size = _check_positive_int(batch_size, "batch_size", where)
-    n_iter = _check_positive_int(n_iter, "n_iter", where)
-    n_eval = _check_positive_int(n_eval, "n_eval", where)
-    record_every = _check_positive_int(record_every, "record_every", where, allow_none=True)
-    tol = _check_tol(tol, where)
+    batch_size = check_int(batch_size, "batch_size", where)
+    n_iter = check_int(n_iter, "n_iter", where)
+    n_eval = check_int(n_eval, "n_eval", where)
+    record_every = check_int(record_every, "record_every", where, allow_none=True)
+    tol = check_tol(tol, "tol", where)
     psi0 = _check_psi0(psi0, J, where)
     if gamma is not None:
-        gamma = _check_positive_float(gamma, "gamma", where)
+        gamma = check_real(gamma, "gamma", where, positive=True)
     if callback is not None and not callable(callback):
         raise TypeError(f"{where}: 'callback' must be callable; got {type(callback).__name__}")
     can_exact = exact_available(mu, y, cost)
@@ -995,7 +984,7 @@ def asgd(
 def _asgd(mu, y_in, yn, nun, cost, gamma, batch_size, n_iter, psi0, rng, callback,
           do_exact, record_every, tol, n_eval, can_exact, where):
     J = len(yn)
-    x = _sample(mu, batch_size, rng)
+    x = _check_drawn(_sample(mu, batch_size, rng), batch_size, yn.shape[1], where)
     if is_torch(x):
         dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
         y_w = torch.as_tensor(yn, dtype=dtype, device=x.device)

@@ -67,7 +67,7 @@ import numpy as np
 import ot
 import shapely
 
-from ._utils import default_rtol, is_torch, to_numpy
+from ._utils import as_float_array, check_tol, default_rtol, to_numpy
 from .costs import Cost, Euclidean, PowerEuclidean, SquaredEuclidean, get_cost
 from .measures import ImageDensity, Uniform
 
@@ -724,11 +724,8 @@ def semidiscrete_problems(draw, *, sources=("separable", "cells"), max_sites=12,
 
 
 def _as_float64(v, name, where, shape=None):
-    if is_torch(v):
-        dtype = v.dtype if v.is_floating_point() else np.float64
-    else:
-        v = np.asarray(v)
-        dtype = v.dtype if np.issubdtype(v.dtype, np.floating) else np.float64
+    v = as_float_array(v, name, where)  # complex, half precision, non-numeric: TypeError
+    dtype = v.dtype
     out = to_numpy(v, dtype=np.float64)
     if shape is not None and out.shape != shape:
         raise AssertionError(f"{where}: '{name}' must have shape {shape}; got {out.shape}")
@@ -843,7 +840,8 @@ def assert_weak_duality(psi, problem, *, phi=None, value=None, atol=None):
     where = "testing.assert_weak_duality"
     _check_problem(problem, where)
     psi_n, rtol = _as_float64(psi, "psi", where, shape=(len(problem.y),))
-    tol = rtol * _scale(problem) if atol is None else float(atol)
+    atol = check_tol(atol, "atol", where) if atol is not None else None
+    tol = rtol * _scale(problem) if atol is None else atol
     W = problem.value
     h = semi_dual_value(psi_n, problem)
     if h > W + tol:
@@ -917,7 +915,9 @@ def assert_duality_gap(psi, problem, *, rtol=None, atol=None):
     psi_n, dt_rtol = _as_float64(psi, "psi", where, shape=(len(problem.y),))
     if rtol is None:
         rtol = 1e-9 if dt_rtol < 1e-10 else 1e-5
-    tol = (0.0 if atol is None else float(atol)) + rtol * _scale(problem)
+    rtol = check_tol(rtol, "rtol", where)
+    atol = 0.0 if atol is None else check_tol(atol, "atol", where)
+    tol = atol + rtol * _scale(problem)
     W = problem.value
     h = semi_dual_value(psi_n, problem)
     gap = W - h
@@ -973,6 +973,8 @@ def assert_potentials_close(p, q, *, problem=None, rtol=None, atol=None):
     single = max(r1, r2) > 1e-10
     if rtol is None:
         rtol = 1e-4 if single else 1e-7
+    rtol = check_tol(rtol, "rtol", where)
+    atol = None if atol is None else check_tol(atol, "atol", where)
     if problem is not None:
         _check_problem(problem, where)
         scale = _scale(problem)
@@ -1049,7 +1051,7 @@ def assert_transport_map(T, problem, *, optimal=False, rtol=None, n_samples=200_
     if _is_discrete(problem):
         Tn = to_numpy(T)
         single = Tn.dtype == np.float32
-        tol = (1e-5 if single else 1e-9) if rtol is None else float(rtol)
+        tol = (1e-5 if single else 1e-9) if rtol is None else check_tol(rtol, "rtol", where)
         n, m = len(problem.x), len(problem.y)
         C = cost_matrix(problem.x, problem.y, problem.cost)
         if Tn.ndim == 2 and np.issubdtype(Tn.dtype, np.floating):
@@ -1160,6 +1162,9 @@ def assert_laguerre_valid(diagram, *, rtol=1e-10, envelope_atol=None):
     >>> assert_laguerre_valid(diagram(np.array([[0.2, 0.3], [0.7, 0.6]]), np.zeros(2)))
     """
     where = "testing.assert_laguerre_valid"
+    rtol = check_tol(rtol, "rtol", where)
+    if envelope_atol is not None:
+        envelope_atol = check_tol(envelope_atol, "envelope_atol", where)
     y = to_numpy(diagram.y, dtype=np.float64)
     psi = to_numpy(diagram.psi, dtype=np.float64)
     areas = to_numpy(diagram.areas, dtype=np.float64)

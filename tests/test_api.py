@@ -18,6 +18,7 @@ MODULES = [
     "otgan.testing",
     "otgan.distributed",
     "otgan.w1",
+    "otgan.errors",
 ]
 
 # DESIGN.md, "The public names users and acceptance checks rely on"

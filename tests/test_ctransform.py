@@ -324,7 +324,7 @@ def test_errors_name_the_argument():
         c_transform(psi, y, x, method="fast")
     with pytest.raises(ValueError, match="method='kdtree' needs the quadratic cost"):
         c_transform(psi, y, x, "euclidean", method="kdtree")
-    with pytest.raises(ValueError, match="'memory' must be a positive number of bytes"):
+    with pytest.raises(ValueError, match="'memory' must be a positive integer"):
         c_transform(psi, y, x, memory=0)
     with pytest.raises(TypeError, match="'x' must be a numeric array"):
         c_transform(psi, y, [["a", "b"]])

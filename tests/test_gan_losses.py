@@ -177,7 +177,7 @@ def test_r1_r2_factor_gamma_over_two():
     want = 0.5 * 1.5 * np.mean([(1 + 16), (0.0625 + 1)])
     got = gan.r1_penalty(lambda t: (t**3).sum(1) / 3, pts, gamma=1.5)
     np.testing.assert_allclose(float(got.detach()), want, rtol=1e-12)
-    with pytest.raises(ValueError, match="r1_penalty: 'gamma' must be a non-negative number"):
+    with pytest.raises(ValueError, match="r1_penalty: 'gamma' must be a finite non-negative number"):
         gan.r1_penalty(critic, pts, gamma=-1.0)
 
 
@@ -199,7 +199,7 @@ def test_clip_weights():
     gan.clip_weights(net, 0.01)
     for p in net.parameters():
         assert float(p.detach().abs().max()) <= 0.01
-    with pytest.raises(ValueError, match="clip_weights: 'clip' must be a positive number; got 0"):
+    with pytest.raises(ValueError, match="clip_weights: 'clip' must be a finite positive number; got 0"):
         gan.clip_weights(net, 0)
 
 

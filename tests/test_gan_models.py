@@ -53,7 +53,7 @@ def test_conv_pair_shapes_and_range(size):
 
 
 def test_model_validation():
-    with pytest.raises(ValueError, match="ConvGenerator: 'size' must be 8 or 28"):
+    with pytest.raises(ValueError, match="ConvGenerator: 'size' must be one of \\(8, 28\\)"):
         gan.ConvGenerator(16)
     with pytest.raises(ValueError, match="MLPGenerator: 'output' must be 'sigmoid' or 'linear'"):
         gan.MLPGenerator(output="tanh")

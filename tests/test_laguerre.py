@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.spatial import Voronoi
 
-from otgan._utils import GeometryError
+from otgan.errors import GeometryError
 from otgan.laguerre import LaguerreDiagram, assign, diagram, raster
 from otgan.measures import ImageDensity, Uniform
 from otgan.testing import DOMAINS, assert_laguerre_valid, potentials, site_sets

@@ -343,7 +343,7 @@ def test_errors_name_their_argument():
         sd.newton(mu, np.random.default_rng(0).random((4, 3)))
     with pytest.raises(ValueError, match="'domain'"):
         Uniform(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]))  # zero area (measures raises)
-    with pytest.raises(ValueError, match="'gamma' must be a positive"):
+    with pytest.raises(ValueError, match="'gamma' must be a finite positive"):
         sd.AveragedSGD(np.zeros(3), gamma=-1.0)
     with pytest.raises(ValueError, match="'batch_size' must be a positive integer"):
         sd.asgd(mu, Y6, batch_size=0)
@@ -353,7 +353,7 @@ def test_errors_name_their_argument():
         sd.asgd(3.0, Y6)
     with pytest.raises(TypeError, match="unexpected keyword"):
         sd.solve(mu, Y6, method="newton", record_every=3)
-    with pytest.raises(ValueError, match="'tol' must be a non-negative"):
+    with pytest.raises(ValueError, match="'tol' must be a finite non-negative"):
         sd.newton(mu, Y6, tol=-1.0)
 
 

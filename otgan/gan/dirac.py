@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._utils import check_choice
 from .losses import critic_loss, discriminator_loss, generator_loss, wgan_generator_loss
 from .penalties import gradient_penalty, r1_penalty
 
@@ -44,11 +45,6 @@ __all__ = ["LOSSES", "Trajectory", "closed_form_field", "trajectory", "vector_fi
 
 #: losses with a Dirac-GAN field
 LOSSES = ("gan", "nsgan", "wgan", "wgan-gp", "r1")
-
-
-def _check_loss(loss, where):
-    if loss not in LOSSES:
-        raise ValueError(f"{where}: 'loss' must be one of {LOSSES}; got {loss!r}")
 
 
 def _field_scalar(loss, theta, psi, lam, gamma):
@@ -96,7 +92,7 @@ def vector_field(loss: str, theta, psi, *, lam: float = 1.0, gamma: float = 1.0)
     -------
     (v_theta, v_psi) : ndarrays of the shape of ``theta`` (floats for scalar input)
     """
-    _check_loss(loss, "gan.dirac.vector_field")
+    check_choice(loss, "loss", LOSSES, "gan.dirac.vector_field")
     th = np.asarray(theta, dtype=np.float64)
     ps = np.asarray(psi, dtype=np.float64)
     if th.shape != ps.shape:
@@ -122,7 +118,7 @@ def closed_form_field(loss: str, theta, psi, *, lam: float = 1.0, gamma: float =
     Same arguments and conventions as :func:`vector_field` (see the table in the module
     docstring). ``sign(0) = 0`` for WGAN-GP.
     """
-    _check_loss(loss, "gan.dirac.closed_form_field")
+    check_choice(loss, "loss", LOSSES, "gan.dirac.closed_form_field")
     th = np.asarray(theta, dtype=np.float64)
     ps = np.asarray(psi, dtype=np.float64)
     if loss == "gan":
@@ -162,7 +158,7 @@ def trajectory(loss: str, *, theta0: float = 1.0, psi0: float = 1.0, step: float
     paper's.
     """
     where = "gan.dirac.trajectory"
-    _check_loss(loss, where)
+    check_choice(loss, "loss", LOSSES, where)
     if mode not in ("simultaneous", "alternating"):
         raise ValueError(f"{where}: 'mode' must be 'simultaneous' or 'alternating'; got {mode!r}")
     if not (isinstance(n_steps, (int, np.integer)) and n_steps >= 0):

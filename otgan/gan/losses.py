@@ -26,17 +26,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .._utils import check_tensor
+
 __all__ = ["critic_loss", "discriminator_loss", "generator_loss", "wgan_generator_loss"]
-
-
-def _check(t, name, where):
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{where}: {name!r} must be a torch tensor; got {type(t).__name__}")
-    if not t.is_floating_point():
-        raise TypeError(f"{where}: {name!r} must be a floating tensor; got dtype {t.dtype}")
-    if t.numel() == 0:
-        raise ValueError(f"{where}: {name!r} must not be empty; got shape {tuple(t.shape)}")
-    return t
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -61,8 +53,8 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
     1.386294
     """
     where = "gan.discriminator_loss"
-    real_logits = _check(real_logits, "real_logits", where)
-    fake_logits = _check(fake_logits, "fake_logits", where)
+    real_logits = check_tensor(real_logits, "real_logits", where, nonempty=True)
+    fake_logits = check_tensor(fake_logits, "fake_logits", where, nonempty=True)
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
@@ -74,7 +66,8 @@ def generator_loss(fake_logits: torch.Tensor, *, saturating: bool = False) -> to
     - ``saturating=False`` (default): the non-saturating loss ``-E[log sigma(l)] =
       E[softplus(-l)]`` of Goodfellow et al. (2014).
     """
-    fake_logits = _check(fake_logits, "fake_logits", "gan.generator_loss")
+    fake_logits = check_tensor(fake_logits, "fake_logits", "gan.generator_loss",
+                               nonempty=True)
     if saturating:
         return -F.softplus(fake_logits).mean()
     return F.softplus(-fake_logits).mean()
@@ -86,12 +79,13 @@ def critic_loss(real_values: torch.Tensor, fake_values: torch.Tensor) -> torch.T
     Its minimum over 1-Lipschitz critics is ``-W1(nu, mu_theta)`` (Kantorovich-Rubinstein).
     """
     where = "gan.critic_loss"
-    real_values = _check(real_values, "real_values", where)
-    fake_values = _check(fake_values, "fake_values", where)
+    real_values = check_tensor(real_values, "real_values", where, nonempty=True)
+    fake_values = check_tensor(fake_values, "fake_values", where, nonempty=True)
     return fake_values.mean() - real_values.mean()
 
 
 def wgan_generator_loss(fake_values: torch.Tensor) -> torch.Tensor:
     """WGAN generator loss (to minimise): ``-E[D(g(z))]``."""
-    fake_values = _check(fake_values, "fake_values", "gan.wgan_generator_loss")
+    fake_values = check_tensor(fake_values, "fake_values", "gan.wgan_generator_loss",
+                               nonempty=True)
     return -fake_values.mean()

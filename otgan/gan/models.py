@@ -17,12 +17,10 @@ Every generator has ``latent_dim`` and ``out_dim`` attributes and a :meth:`sampl
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 from torch import nn
 
-from .._utils import torch_generator
+from .._utils import check_choice, check_int, torch_generator
 
 __all__ = [
     "ConvDiscriminator",
@@ -31,12 +29,6 @@ __all__ = [
     "MLPGenerator",
     "NoisyDataGenerator",
 ]
-
-
-def _pos_int(v, name, where):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-        raise ValueError(f"{where}: {name!r} must be a positive integer; got {v!r}")
-    return int(v)
 
 
 class _Sampler:
@@ -72,13 +64,13 @@ class MLPGenerator(_Sampler, nn.Module):
                  output: str = "sigmoid"):
         super().__init__()
         where = "gan.MLPGenerator"
-        self.latent_dim = _pos_int(latent_dim, "latent_dim", where)
-        self.out_dim = _pos_int(out_dim, "out_dim", where)
+        self.latent_dim = check_int(latent_dim, "latent_dim", where)
+        self.out_dim = check_int(out_dim, "out_dim", where)
         if output not in ("sigmoid", "linear"):
             raise ValueError(f"{where}: 'output' must be 'sigmoid' or 'linear'; got {output!r}")
         layers, width = [], self.latent_dim
         for h in hidden:
-            layers += [nn.Linear(width, _pos_int(h, "hidden", where)), nn.ELU()]
+            layers += [nn.Linear(width, check_int(h, "hidden", where)), nn.ELU()]
             width = int(h)
         layers.append(nn.Linear(width, self.out_dim))
         if output == "sigmoid":
@@ -100,10 +92,10 @@ class MLPDiscriminator(nn.Module):
     def __init__(self, in_dim: int = 2, *, hidden=(10, 10), slope: float = 0.2):
         super().__init__()
         where = "gan.MLPDiscriminator"
-        self.in_dim = _pos_int(in_dim, "in_dim", where)
+        self.in_dim = check_int(in_dim, "in_dim", where)
         layers, width = [], self.in_dim
         for h in hidden:
-            layers += [nn.Linear(width, _pos_int(h, "hidden", where)), nn.LeakyReLU(slope)]
+            layers += [nn.Linear(width, check_int(h, "hidden", where)), nn.LeakyReLU(slope)]
             width = int(h)
         layers.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*layers)
@@ -114,12 +106,6 @@ class MLPDiscriminator(nn.Module):
     def prob(self, x: torch.Tensor) -> torch.Tensor:
         """``sigmoid(D(x))``: the discriminator's probability that ``x`` is real."""
         return torch.sigmoid(self(x))
-
-
-def _check_size(size, where):
-    if size not in (8, 28):
-        raise ValueError(f"{where}: 'size' must be 8 or 28 (image side); got {size!r}")
-    return size
 
 
 class ConvGenerator(_Sampler, nn.Module):
@@ -133,9 +119,9 @@ class ConvGenerator(_Sampler, nn.Module):
                  batch_norm: bool = True):
         super().__init__()
         where = "gan.ConvGenerator"
-        self.size = _check_size(size, where)
-        self.latent_dim = _pos_int(latent_dim, "latent_dim", where)
-        ch = _pos_int(channels, "channels", where)
+        self.size = check_choice(size, "size", (8, 28), where)
+        self.latent_dim = check_int(latent_dim, "latent_dim", where)
+        ch = check_int(channels, "channels", where)
         self.out_dim = size * size
         b = size // 4
         self._shape = (2 * ch, b, b)
@@ -161,8 +147,8 @@ class ConvDiscriminator(nn.Module):
     def __init__(self, size: int = 28, *, channels: int = 32, slope: float = 0.2):
         super().__init__()
         where = "gan.ConvDiscriminator"
-        self.size = _check_size(size, where)
-        ch = _pos_int(channels, "channels", where)
+        self.size = check_choice(size, "size", (8, 28), where)
+        ch = check_int(channels, "channels", where)
         b = size // 4
         self.net = nn.Sequential(
             nn.Conv2d(1, ch, 4, 2, 1), nn.LeakyReLU(slope),

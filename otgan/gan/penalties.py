@@ -27,13 +27,12 @@ Miyato, Kataoka, Koyama, Yoshida (2018). Spectral normalization for generative a
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .._utils import torch_generator
+from .._utils import check_real, check_tensor, torch_generator
 
 __all__ = [
     "LipschitzEstimate",
@@ -46,17 +45,6 @@ __all__ = [
     "r2_penalty",
     "spectral_normalize",
 ]
-
-
-def _check_tensor(t, name, where):
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{where}: {name!r} must be a torch tensor; got {type(t).__name__}")
-    if not t.is_floating_point():
-        raise TypeError(f"{where}: {name!r} must be a floating tensor; got dtype {t.dtype}")
-    if t.ndim < 1 or t.shape[0] == 0:
-        raise ValueError(f"{where}: {name!r} must have shape (n, ...) with n >= 1; "
-                         f"got {tuple(t.shape)}")
-    return t
 
 
 def _gen(rng, device):
@@ -73,8 +61,7 @@ def clip_weights(module: nn.Module, clip: float) -> nn.Module:
     if not isinstance(module, nn.Module):
         raise TypeError(f"gan.clip_weights: 'module' must be a torch.nn.Module; "
                         f"got {type(module).__name__}")
-    if not isinstance(clip, numbers.Real) or not clip > 0:
-        raise ValueError(f"gan.clip_weights: 'clip' must be a positive number; got {clip!r}")
+    clip = check_real(clip, "clip", "gan.clip_weights", positive=True)
     with torch.no_grad():
         for p in module.parameters():
             p.clamp_(-clip, clip)
@@ -99,8 +86,8 @@ def interpolates(x: torch.Tensor, y: torch.Tensor, *, pairs: str = "matched",
         Source of ``u`` (a torch Generator on the device of ``x`` is used as is).
     """
     where = "gan.interpolates"
-    x = _check_tensor(x, "x", where)
-    y = _check_tensor(y, "y", where)
+    x = check_tensor(x, "x", where, rows=True)
+    y = check_tensor(y, "y", where, rows=True)
     if x.shape[1:] != y.shape[1:]:
         raise ValueError(f"{where}: 'x' {tuple(x.shape)} and 'y' {tuple(y.shape)} must have the "
                          "same shape beyond the first axis")
@@ -122,7 +109,7 @@ def interpolates(x: torch.Tensor, y: torch.Tensor, *, pairs: str = "matched",
 
 def input_gradient(critic, x: torch.Tensor, *, create_graph: bool = True) -> torch.Tensor:
     """``grad_x D(x)`` for each row (shape of ``x``), by autograd (``D`` summed over rows)."""
-    x = _check_tensor(x, "x", "gan.input_gradient")
+    x = check_tensor(x, "x", "gan.input_gradient", rows=True)
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
         out = critic(x)
@@ -161,20 +148,21 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, *, one_side
 
 
 def _r(critic, pts, gamma, name):
-    if not isinstance(gamma, numbers.Real) or gamma < 0:
-        raise ValueError(f"gan.{name}: 'gamma' must be a non-negative number; got {gamma!r}")
+    gamma = check_real(gamma, "gamma", f"gan.{name}", nonnegative=True)
     g = input_gradient(critic, pts, create_graph=True)
     return 0.5 * gamma * (g.flatten(start_dim=1) ** 2).sum(1).mean()
 
 
 def r1_penalty(critic, real: torch.Tensor, *, gamma: float = 1.0) -> torch.Tensor:
     """R1 regulariser (Mescheder et al. 2018): ``gamma/2 E_{y ~ data}[||grad D(y)||^2]``."""
-    return _r(critic, _check_tensor(real, "real", "gan.r1_penalty"), gamma, "r1_penalty")
+    real = check_tensor(real, "real", "gan.r1_penalty", rows=True)
+    return _r(critic, real, gamma, "r1_penalty")
 
 
 def r2_penalty(critic, fake: torch.Tensor, *, gamma: float = 1.0) -> torch.Tensor:
     """R2 regulariser (Mescheder et al. 2018): ``gamma/2 E_{x ~ mu_theta}[||grad D(x)||^2]``."""
-    return _r(critic, _check_tensor(fake, "fake", "gan.r2_penalty"), gamma, "r2_penalty")
+    fake = check_tensor(fake, "fake", "gan.r2_penalty", rows=True)
+    return _r(critic, fake, gamma, "r2_penalty")
 
 
 @dataclass(frozen=True)

@@ -32,16 +32,11 @@ from __future__ import annotations
 
 import torch
 
+from .._utils import check_tensor
 from ..costs import get_cost
 from ..ctransform import c_transform
 
 __all__ = ["SemiDiscreteCritic", "sdwgan_generator_loss", "semi_dual_estimate"]
-
-
-def _check(t, name, where):
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{where}: {name!r} must be a torch tensor; got {type(t).__name__}")
-    return t
 
 
 def sdwgan_generator_loss(psi: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
@@ -66,9 +61,9 @@ def sdwgan_generator_loss(psi: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
         ``grad_x c(x_i, T_psi(x_i)) / n``.
     """
     where = "gan.sdwgan_generator_loss"
-    _check(psi, "psi", where)
-    _check(y, "y", where)
-    _check(x, "x", where)
+    check_tensor(psi, "psi", where, floating=False)
+    check_tensor(y, "y", where, floating=False)
+    check_tensor(x, "x", where, floating=False)
     values, _ = c_transform(psi.detach(), y, x, get_cost(cost), memory=memory)
     return values.mean()
 
@@ -81,7 +76,7 @@ def semi_dual_estimate(psi: torch.Tensor, y: torch.Tensor, x: torch.Tensor, nu=N
     the batch), with equality at the optimal ``psi``.
     """
     where = "gan.semi_dual_estimate"
-    _check(psi, "psi", where)
+    check_tensor(psi, "psi", where, floating=False)
     values, _ = c_transform(psi, y, x, get_cost(cost), memory=memory)
     mass = psi.mean() if nu is None else torch.dot(torch.as_tensor(nu).to(psi), psi)
     return values.mean() + mass
@@ -98,8 +93,9 @@ class SemiDiscreteCritic:
     """
 
     def __init__(self, psi: torch.Tensor, y: torch.Tensor, cost="sqeuclidean", *, memory=None):
-        self.psi = _check(psi, "psi", "gan.SemiDiscreteCritic").detach()
-        self.y = _check(y, "y", "gan.SemiDiscreteCritic")
+        where = "gan.SemiDiscreteCritic"
+        self.psi = check_tensor(psi, "psi", where, floating=False).detach()
+        self.y = check_tensor(y, "y", where, floating=False)
         self.cost = get_cost(cost)
         self.memory = memory
 

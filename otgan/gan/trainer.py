@@ -50,6 +50,7 @@ from __future__ import annotations
 import numbers
 import os
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,17 +58,30 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .._utils import as_rng, is_torch, to_numpy
+from .._utils import (
+    as_float_array,
+    as_rng,
+    check_choice,
+    check_int,
+    check_real,
+    is_torch,
+    to_numpy,
+)
 from ..costs import get_cost
 from ..distributed import ShardedAveragedSGD, gather_rows, is_distributed, shard_bounds
 from ..distributed import c_transform as sharded_c_transform
+from ..errors import CheckpointError
 from .losses import critic_loss, discriminator_loss, generator_loss, wgan_generator_loss
 from .models import MLPDiscriminator, MLPGenerator
 from .penalties import clip_weights, gradient_penalty, lipschitz_estimate, r1_penalty, r2_penalty
 from .sdwgan import SemiDiscreteCritic, sdwgan_generator_loss
 
 __all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_VERSION",
     "LOSSES",
+    "LOSS_OPTIONS",
+    "OPTIMIZER_OPTIONS",
     "STEPS",
     "History",
     "Snapshot",
@@ -173,24 +187,60 @@ class TrainResult:
     trainer: Trainer
 
 
-def _check_choice(v, name, choices, where):
-    if v not in choices:
-        raise ValueError(f"{where}: {name!r} must be one of {choices}; got {v!r}")
-    return v
+_ADVERSARIAL = ("gan", "nsgan", "wgan", "wgan-gp")
+
+#: The options that apply to some losses only, with their defaults: the one place where they are
+#: stated. ``None`` in the signature means "this default"; passing anything else with a loss the
+#: option does not apply to raises a ``ValueError`` naming it (it would otherwise be ignored).
+#: ``lr_d`` and ``n_critic`` default per loss (``_DEFAULTS``), ``discriminator`` to an
+#: :class:`MLPDiscriminator`, ``asgd_gamma`` to ``0.1 J s`` and ``memory`` to the c-transform's.
+LOSS_OPTIONS = {
+    "discriminator": (_ADVERSARIAL, None),
+    "lr_d": (_ADVERSARIAL, None),
+    "n_critic": (_ADVERSARIAL, None),
+    "clip": (("wgan",), 0.01),
+    "gp_weight": (("wgan-gp",), 10.0),
+    "gp_one_sided": (("wgan-gp",), False),
+    "gp_pairs": (("wgan-gp",), "matched"),
+    "r1_gamma": (("gan", "nsgan"), 0.0),
+    "r2_gamma": (("gan", "nsgan"), 0.0),
+    "cost": (("sdwgan",), "sqeuclidean"),
+    "n_inner": (("sdwgan",), 10),
+    "asgd_gamma": (("sdwgan",), None),
+    "psi_init": (("sdwgan",), "warm"),
+    "n_gen_steps": (("sdwgan",), 1),
+    "memory": (("sdwgan",), None),
+}
+
+#: Options that apply to some optimizers only (``betas``: Adam; ``momentum``: SGD, RMSprop).
+OPTIMIZER_OPTIONS = {"betas": ("adam",), "momentum": ("sgd", "rmsprop")}
+
+#: Checkpoint format written by :meth:`Trainer.save` (``state["format"]``, ``["version"]``).
+CHECKPOINT_FORMAT = "otgan.gan.Trainer checkpoint"
+CHECKPOINT_VERSION = 1
+# configuration entries a checkpoint must share with the trainer loading it
+_STRUCTURAL = ("loss", "data_shape", "data_checksum", "dtype", "latent_dim", "step",
+               "optimizer")
 
 
-def _check_int(v, name, where, *, minimum=1):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
-        raise ValueError(f"{where}: {name!r} must be an integer >= {minimum}; got {v!r}")
-    return int(v)
+def _foreign_options(loss, optimizer, given, where):
+    """ValueError naming every option passed that does not apply to ``loss`` / ``optimizer``."""
+    bad = [f"{k!r} (applies to loss {' / '.join(repr(x) for x in LOSS_OPTIONS[k][0])} only)"
+           for k, v in given.items() if k in LOSS_OPTIONS and v is not None
+           and loss not in LOSS_OPTIONS[k][0]]
+    bad += [f"{k!r} (applies to optimizer {' / '.join(repr(x) for x in OPTIMIZER_OPTIONS[k])} "
+            f"only)" for k, v in given.items() if k in OPTIMIZER_OPTIONS and v is not None
+            and optimizer not in OPTIMIZER_OPTIONS[k]]
+    if bad:
+        raise ValueError(
+            f"{where}: option(s) that do not apply to loss={loss!r} with optimizer={optimizer!r} "
+            f"would be ignored: {', '.join(bad)}. Remove them or choose another loss"
+        )
 
 
-def _check_float(v, name, where, *, positive=False):
-    ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v)
-    if not ok or v < 0 or (positive and v == 0):
-        kind = "positive" if positive else "non-negative"
-        raise ValueError(f"{where}: {name!r} must be a finite {kind} number; got {v!r}")
-    return float(v)
+def _opt(name, value):
+    """``value``, or the default of a loss-specific option."""
+    return LOSS_OPTIONS[name][1] if value is None else value
 
 
 _DEFAULTS = {
@@ -206,6 +256,13 @@ _DEFAULTS = {
 class Trainer:
     """Adversarial (or semi-discrete) training of a generator on a finite data set.
 
+    Options that apply to some losses only (:data:`LOSS_OPTIONS`, which also holds their
+    defaults: ``None`` below means that default) or to some optimizers only
+    (:data:`OPTIMIZER_OPTIONS`) raise a ``ValueError`` naming them when passed with another
+    loss or optimizer, instead of being ignored. The generator (and discriminator) are run once
+    on two rows at construction, so that a dimension mismatch with ``data`` is reported naming
+    them.
+
     Parameters
     ----------
     data : array (J, d), numpy or torch
@@ -217,7 +274,7 @@ class Trainer:
         when the data lie in ``[0, 1]^d``, linear otherwise).
     discriminator : nn.Module, optional
         Maps ``(n, d)`` to logits / critic values ``(n,)``. Default :class:`MLPDiscriminator`
-        (``d-10-10-1``, LeakyReLU(0.2)). Unused for ``"sdwgan"``.
+        (``d-10-10-1``, LeakyReLU(0.2)). Not with ``"sdwgan"``.
     step : {"both", "discriminator", "generator"}
         Which player(s) train.
     optimizer : {"adam", "sgd", "rmsprop"}, optional
@@ -238,19 +295,20 @@ class Trainer:
         Arjovsky et al.'s schedule (``True`` is ``(25, 500, 100)``): ``n_steps`` critic steps
         (ASGD steps for sdwgan) for the first ``n_first`` iterations and whenever the number of
         generator updates already made is a multiple of ``every`` (as in their code).
-    clip : float
-        Weight-clipping bound (WGAN).
-    gp_weight : float
-        ``lambda`` of the gradient penalty (WGAN-GP; 10 in the paper).
-    gp_one_sided : bool
-        ``E[(||grad D|| - 1)_+^2]`` instead of the two-sided penalty.
-    gp_pairs : {"matched", "all"}
-        Interpolate matched pairs (Gulrajani et al.) or all generated-data pairs (the lecture's
-        ``lipconstant``).
-    r1_gamma, r2_gamma : float
-        Weights of R1 / R2 (``gamma/2 E||grad D||^2``) added to the GAN / NS-GAN discriminator loss.
-    cost : str or Cost
-        sdwgan ground cost: ``"sqeuclidean"`` (W2^2) or ``"euclidean"`` (W1).
+    clip : float, optional
+        Weight-clipping bound (``"wgan"`` only; default 0.01).
+    gp_weight : float, optional
+        ``lambda`` of the gradient penalty (``"wgan-gp"`` only; default 10 as in the paper).
+    gp_one_sided : bool, optional
+        ``E[(||grad D|| - 1)_+^2]`` instead of the two-sided penalty (``"wgan-gp"`` only).
+    gp_pairs : {"matched", "all"}, optional
+        Interpolate matched pairs (Gulrajani et al.; the default) or all generated-data pairs
+        (the lecture's ``lipconstant``). ``"wgan-gp"`` only.
+    r1_gamma, r2_gamma : float, optional
+        Weights of R1 / R2 (``gamma/2 E||grad D||^2``) added to the discriminator loss
+        (``"gan"`` / ``"nsgan"`` only; default 0).
+    cost : str or Cost, optional
+        sdwgan ground cost: ``"sqeuclidean"`` (W2^2, the default) or ``"euclidean"`` (W1).
     n_inner : int, optional
         sdwgan: ASGD steps on ``psi`` per outer iteration (default ``n_critic``'s default, 10).
     asgd_gamma : float, optional
@@ -281,40 +339,62 @@ class Trainer:
         Default: the device of ``data`` if it is a tensor, else the CPU.
     dtype : torch.dtype
         Floating type of models and data (default float32).
+    rng : int, numpy.random.Generator or torch.Generator, optional
+        Seeds the model initialisation and every random stream (None: fresh entropy), as
+        ``rng`` everywhere in otgan. Model weights are initialised from it only when the
+        default models are built.
     seed : int, optional
-        Seeds the model initialisation and every random stream (None: fresh entropy). Model
-        weights are initialised from it only when the default models are built.
+        The older name of ``rng`` (pass one of them).
     progress : bool
         Show a tqdm progress bar.
     memory : int, optional
         sdwgan: byte budget of one block of the c-transform.
+
+    Examples
+    --------
+    >>> from otgan.datasets import six_points
+    >>> Trainer(six_points(), loss="gan", clip=0.1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: gan.Trainer: option(s) that do not apply to loss='gan' ... 'clip' (applies ...
     """
 
     def __init__(self, data, *, loss: str = "wgan-gp", generator=None, discriminator=None,
                  step: str = "both", optimizer=None, lr_g=None, lr_d=None, betas=None,
-                 momentum: float = 0.0, batch_size: int = 100, n_critic=None,
-                 warmup=False, clip: float = 0.01, gp_weight: float = 10.0,
-                 gp_one_sided: bool = False, gp_pairs: str = "matched", r1_gamma: float = 0.0,
-                 r2_gamma: float = 0.0, cost="sqeuclidean", n_inner=None, asgd_gamma=None,
-                 psi_init: str = "warm", n_gen_steps: int = 1, eval_every: int = 0,
+                 momentum=None, batch_size: int = 100, n_critic=None,
+                 warmup=False, clip=None, gp_weight=None, gp_one_sided=None, gp_pairs=None,
+                 r1_gamma=None, r2_gamma=None, cost=None, n_inner=None, asgd_gamma=None,
+                 psi_init=None, n_gen_steps=None, eval_every: int = 0,
                  eval_size: int = 500, lipschitz: bool = True, snapshot_at=(),
                  snapshot_size: int = 100, snapshot_grid=None, grid_size: int = 256,
-                 device=None, dtype=torch.float32, seed=None, progress: bool = False,
+                 device=None, dtype=torch.float32, rng=None, seed=None, progress: bool = False,
                  memory=None):
         where = "gan.Trainer"
-        self.loss = _check_choice(loss, "loss", LOSSES, where)
-        self.step_mode = _check_choice(step, "step", STEPS, where)
+        self.loss = check_choice(loss, "loss", LOSSES, where)
+        self.step_mode = check_choice(step, "step", STEPS, where)
         d_opt, d_lr_g, d_lr_d, d_betas, d_ncrit = _DEFAULTS[loss]
         optimizer = d_opt if optimizer is None else optimizer
-        self.optimizer_name = _check_choice(optimizer, "optimizer", tuple(_OPTIMIZERS), where)
-        self.lr_g = _check_float(d_lr_g if lr_g is None else lr_g, "lr_g", where, positive=True)
-        self.lr_d = None if (lr_d is None and d_lr_d is None) else _check_float(
+        self.optimizer_name = check_choice(optimizer, "optimizer", tuple(_OPTIMIZERS), where)
+        _foreign_options(loss, optimizer, {
+            "discriminator": discriminator, "lr_d": lr_d, "n_critic": n_critic, "clip": clip,
+            "gp_weight": gp_weight, "gp_one_sided": gp_one_sided, "gp_pairs": gp_pairs,
+            "r1_gamma": r1_gamma, "r2_gamma": r2_gamma, "cost": cost, "n_inner": n_inner,
+            "asgd_gamma": asgd_gamma, "psi_init": psi_init, "n_gen_steps": n_gen_steps,
+            "memory": memory, "betas": betas, "momentum": momentum}, where)
+        if rng is not None and seed is not None:
+            raise ValueError(f"{where}: pass 'rng' or its older name 'seed', not both; got "
+                             f"rng={rng!r} and seed={seed!r}")
+        seed = rng if rng is not None else seed
+        self.lr_g = check_real(d_lr_g if lr_g is None else lr_g, "lr_g", where, positive=True)
+        self.lr_d = None if (lr_d is None and d_lr_d is None) else check_real(
             d_lr_d if lr_d is None else lr_d, "lr_d", where, positive=True)
-        self.betas = tuple(d_betas or (0.5, 0.999)) if betas is None else tuple(betas)
-        self.momentum = _check_float(momentum, "momentum", where)
-        self.batch_size = _check_int(batch_size, "batch_size", where)
-        self.n_critic = _check_int(d_ncrit if n_critic is None else n_critic, "n_critic", where)
-        self.n_inner = _check_int(10 if n_inner is None else n_inner, "n_inner", where)
+        self.betas = tuple(d_betas or (0.5, 0.999)) if betas is None else tuple(
+            check_real(b, "betas", where, nonnegative=True) for b in betas)
+        self.momentum = check_real(0.0 if momentum is None else momentum, "momentum", where,
+                                   nonnegative=True)
+        self.batch_size = check_int(batch_size, "batch_size", where)
+        self.n_critic = check_int(d_ncrit if n_critic is None else n_critic, "n_critic", where)
+        self.n_inner = check_int(_opt("n_inner", n_inner), "n_inner", where)
         if warmup is True:
             warmup = (25, 500, 100)
         if warmup is False or warmup is None:
@@ -323,25 +403,34 @@ class Trainer:
             if not (isinstance(warmup, tuple) and len(warmup) == 3):
                 raise ValueError(f"{where}: 'warmup' must be a bool or a tuple (n_first, every, "
                                  f"n_steps); got {warmup!r}")
-            self.warmup = tuple(_check_int(v, "warmup", where) for v in warmup)
-        self.clip = _check_float(clip, "clip", where, positive=True)
-        self.gp_weight = _check_float(gp_weight, "gp_weight", where)
-        self.gp_one_sided = bool(gp_one_sided)
-        self.gp_pairs = _check_choice(gp_pairs, "gp_pairs", ("matched", "all"), where)
-        self.r1_gamma = _check_float(r1_gamma, "r1_gamma", where)
-        self.r2_gamma = _check_float(r2_gamma, "r2_gamma", where)
-        self.cost = get_cost(cost)
-        self.psi_init = _check_choice(psi_init, "psi_init", ("warm", "persistent", "cold"), where)
-        self.n_gen_steps = _check_int(n_gen_steps, "n_gen_steps", where)
-        self.eval_every = _check_int(eval_every, "eval_every", where, minimum=0)
-        self.eval_size = _check_int(eval_size, "eval_size", where)
+            self.warmup = tuple(check_int(v, "warmup", where) for v in warmup)
+        # loss-specific options: the value in use, or None where the loss does not use them
+        uses = {k: loss in LOSS_OPTIONS[k][0] for k in LOSS_OPTIONS}
+        self.clip = (check_real(_opt("clip", clip), "clip", where, positive=True)
+                     if uses["clip"] else None)
+        self.gp_weight = (check_real(_opt("gp_weight", gp_weight), "gp_weight", where,
+                                     nonnegative=True) if uses["gp_weight"] else None)
+        self.gp_one_sided = bool(_opt("gp_one_sided", gp_one_sided)) if uses["gp_weight"] \
+            else None
+        self.gp_pairs = (check_choice(_opt("gp_pairs", gp_pairs), "gp_pairs",
+                                      ("matched", "all"), where) if uses["gp_pairs"] else None)
+        self.r1_gamma = (check_real(_opt("r1_gamma", r1_gamma), "r1_gamma", where,
+                                    nonnegative=True) if uses["r1_gamma"] else None)
+        self.r2_gamma = (check_real(_opt("r2_gamma", r2_gamma), "r2_gamma", where,
+                                    nonnegative=True) if uses["r2_gamma"] else None)
+        self.cost = get_cost(_opt("cost", cost))
+        self.psi_init = check_choice(_opt("psi_init", psi_init), "psi_init",
+                                     ("warm", "persistent", "cold"), where)
+        self.n_gen_steps = check_int(_opt("n_gen_steps", n_gen_steps), "n_gen_steps", where)
+        self.eval_every = check_int(eval_every, "eval_every", where, minimum=0)
+        self.eval_size = check_int(eval_size, "eval_size", where)
         self.lipschitz = bool(lipschitz)
-        self.snapshot_at = frozenset(_check_int(i, "snapshot_at", where, minimum=0)
+        self.snapshot_at = frozenset(check_int(i, "snapshot_at", where, minimum=0)
                                      for i in snapshot_at)
-        self.snapshot_size = _check_int(snapshot_size, "snapshot_size", where)
-        self.grid_size = _check_int(grid_size, "grid_size", where, minimum=2)
+        self.snapshot_size = check_int(snapshot_size, "snapshot_size", where)
+        self.grid_size = check_int(grid_size, "grid_size", where, minimum=2)
         self.progress = bool(progress)
-        self.memory = memory
+        self.memory = None if memory is None else check_int(memory, "memory", where)
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise TypeError(f"{where}: 'dtype' must be a floating torch.dtype; got {dtype!r}")
         self.dtype = dtype
@@ -350,7 +439,8 @@ class Trainer:
         if device is None:
             device = data.device if is_torch(data) else "cpu"
         self.device = torch.device(device)
-        y = data.detach() if is_torch(data) else torch.as_tensor(np.asarray(data))
+        y = as_float_array(data.detach() if is_torch(data) else data, "data", where)
+        y = y if is_torch(y) else torch.as_tensor(y)
         if y.ndim != 2 or y.shape[0] < 1:
             raise ValueError(f"{where}: 'data' must have shape (J, d); got {tuple(y.shape)}")
         if not torch.isfinite(y).all():
@@ -394,6 +484,7 @@ class Trainer:
             raise TypeError(f"{where}: 'generator' must be an nn.Module with a 'latent_dim' "
                             f"attribute; got {type(generator).__name__}")
         self.generator = generator.to(device=self.device, dtype=dtype)
+        self._check_module_shapes(where)
         if loss == "sdwgan":
             self.discriminator = None
         else:
@@ -405,6 +496,7 @@ class Trainer:
                 raise TypeError(f"{where}: 'discriminator' must be an nn.Module; "
                                 f"got {type(discriminator).__name__}")
             self.discriminator = discriminator.to(device=self.device, dtype=dtype)
+            self._check_module_shapes(where, discriminator=True)
 
         # optimisers
         g_params = [p for p in self.generator.parameters() if p.requires_grad]
@@ -432,7 +524,7 @@ class Trainer:
                 sub = self.data[torch.randperm(J, generator=init_gen)[:256].to(self.device)]
                 scale = float(self.cost(sub, sub).mean()) or 1.0
                 asgd_gamma = 0.1 * J * scale
-            self.asgd_gamma = _check_float(asgd_gamma, "asgd_gamma", where, positive=True)
+            self.asgd_gamma = check_real(asgd_gamma, "asgd_gamma", where, positive=True)
             # this rank's contiguous shard of the sites (all of them in one process)
             self._shard = shard_bounds(J, self.rank, self.world_size)
             self._y_local = self.data[self._shard[0]:self._shard[1]]
@@ -453,6 +545,42 @@ class Trainer:
         self._snapshots = []
 
     # ------------------------------------------------------------------ building blocks
+    def _check_module_shapes(self, where, *, discriminator=False):
+        """Run the generator on two noise rows (the discriminator on two data points) in eval
+        mode, without gradients and without touching any random stream, so that a dimension
+        mismatch is reported now, naming the user's argument, rather than as a shape error deep
+        inside a training step."""
+        n, d = min(2, self.data.shape[0]), self.data.shape[1]
+        name = "discriminator" if discriminator else "generator"
+        module = self.discriminator if discriminator else self.generator
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                if discriminator:
+                    out = module(self.data[:n])
+                else:
+                    z = torch.zeros(n, self.generator.latent_dim, device=self.device,
+                                    dtype=self.dtype)
+                    out = module(z)
+        except (RuntimeError, ValueError, IndexError) as exc:
+            what = (f"points of shape (n, {d}) (the dimension of 'data')" if discriminator else
+                    f"noise of shape (n, latent_dim={self.generator.latent_dim})")
+            raise ValueError(f"{where}: {name!r} fails on {what}: {exc}") from exc
+        finally:
+            module.train(was_training)
+        shape = tuple(out.shape)
+        if discriminator:
+            if not shape or shape[0] != n or out.numel() != n:
+                raise ValueError(
+                    f"{where}: 'discriminator' must map points (n, {d}) to values (n,) or "
+                    f"(n, 1); it gave shape {shape} for n = {n}")
+        elif shape != (n, d):
+            raise ValueError(
+                f"{where}: 'generator' must map noise (n, {self.generator.latent_dim}) to points "
+                f"(n, {d}) in the dimension of 'data' {tuple(self.data.shape)}; it gave shape "
+                f"{shape} for n = {n}")
+
     def _make_opt(self, params, lr):
         cls = _OPTIMIZERS[self.optimizer_name]
         if self.optimizer_name == "adam":
@@ -668,7 +796,7 @@ class Trainer:
     # ------------------------------------------------------------------ public loop
     def run(self, n_iter: int) -> Trainer:
         """Run ``n_iter`` more iterations (generator updates); returns ``self``."""
-        n_iter = _check_int(n_iter, "n_iter", "gan.Trainer.run", minimum=0)
+        n_iter = check_int(n_iter, "n_iter", "gan.Trainer.run", minimum=0)
         from tqdm.auto import tqdm
 
         if self.iteration == 0 and not self._ev["eval_iteration"] and not self._snapshots:
@@ -704,10 +832,69 @@ class Trainer:
     def sample(self, n: int) -> torch.Tensor:
         """``n`` generated points (from the evaluation stream; no graph)."""
         with torch.no_grad():
-            return self.generator(self._noise(_check_int(n, "n", "gan.Trainer.sample"),
+            return self.generator(self._noise(check_int(n, "n", "gan.Trainer.sample"),
                                               self._eval_gen))
 
     # ------------------------------------------------------------------ checkpoints
+    @property
+    def config(self) -> dict:
+        """The trainer's configuration, as stored in checkpoints: the loss and its options in
+        use, the data's shape, dtype and a checksum (float64 sum and sum of squares), the noise
+        dimension, the training step mode, the optimizer and its settings."""
+        y = self.data.detach().to(torch.float64)
+        return {
+            "loss": self.loss, "data_shape": tuple(self.data.shape),
+            "data_checksum": (float(y.sum()), float((y * y).sum())),
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "latent_dim": int(self.generator.latent_dim), "step": self.step_mode,
+            "optimizer": self.optimizer_name, "lr_g": self.lr_g, "lr_d": self.lr_d,
+            "betas": self.betas, "momentum": self.momentum, "batch_size": self.batch_size,
+            "n_critic": self.n_critic, "n_inner": self.n_inner, "warmup": self.warmup,
+            "clip": self.clip, "gp_weight": self.gp_weight, "gp_one_sided": self.gp_one_sided,
+            "gp_pairs": self.gp_pairs, "r1_gamma": self.r1_gamma, "r2_gamma": self.r2_gamma,
+            "cost": repr(self.cost), "asgd_gamma": self.asgd_gamma, "psi_init": self.psi_init,
+            "n_gen_steps": self.n_gen_steps, "world_size": self.world_size,
+        }
+
+    def _check_checkpoint(self, state, where, path=None):
+        """CheckpointError unless ``state`` is a checkpoint of this format whose structural
+        configuration matches this trainer; a warning naming the other settings that differ."""
+        src = f"{os.fspath(path)!r}" if path is not None else "the state"
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            got = (f"a dict with keys {sorted(map(str, state))[:8]}" if isinstance(state, dict)
+                   else f"a {type(state).__name__}")
+            raise CheckpointError(
+                f"{where}: {src} is not a Trainer checkpoint (no format "
+                f"{CHECKPOINT_FORMAT!r}); got {got}. Write checkpoints with Trainer.save",
+                path=path)
+        version = state.get("version")
+        if version != CHECKPOINT_VERSION:
+            raise CheckpointError(
+                f"{where}: {src} has checkpoint format version {version!r}; this otgan reads "
+                f"version {CHECKPOINT_VERSION}", path=path)
+        saved, now = state.get("config") or {}, self.config
+
+        def same(a, b):
+            if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+                return len(a) == len(b) and all(same(u, v) for u, v in zip(a, b))
+            if isinstance(a, float) and isinstance(b, float):
+                return a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b))
+            return a == b
+
+        diff = [k for k in now if not same(_plain(saved.get(k)), _plain(now[k]))]
+        hard = [k for k in diff if k in _STRUCTURAL]
+        if hard:
+            detail = "; ".join(f"{k}: checkpoint {saved.get(k)!r}, this trainer {now[k]!r}"
+                               for k in hard)
+            raise CheckpointError(
+                f"{where}: {src} was written by a trainer with another configuration ({detail}). "
+                "Build the trainer with the same loss, data and models to resume", path=path,
+                mismatches=hard)
+        if diff:
+            detail = "; ".join(f"{k}: checkpoint {saved.get(k)!r}, now {now[k]!r}" for k in diff)
+            warnings.warn(f"{where}: resuming {src} with other settings ({detail}); the run will "
+                          "not continue as the original would have", UserWarning, stacklevel=4)
+
     def state_dict(self) -> dict:
         """Everything needed to resume: models, optimisers, psi / ASGD, random streams, records.
 
@@ -723,6 +910,9 @@ class Trainer:
             gen_states = [None] * self.world_size
             dist.all_gather_object(gen_states, self._gen.get_state())
         return {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "config": self.config,
             "iteration": self.iteration,
             "train_time": self._train_time,
             "generator": self.generator.state_dict(),
@@ -744,7 +934,18 @@ class Trainer:
 
     def load_state_dict(self, state: dict) -> Trainer:
         """Restore a :meth:`state_dict` into a trainer built with the same arguments (in a
-        process group: on every rank, with the same number of processes)."""
+        process group: on every rank, with the same number of processes).
+
+        Raises :class:`otgan.errors.CheckpointError` (a ``ValueError``) when ``state`` is not a
+        checkpoint of this format and version, or was written by a trainer of another
+        structural configuration (loss, data shape or values, dtype, noise dimension, step
+        mode, optimizer), naming every mismatch; other settings that differ (learning rates,
+        batch size...) give a warning that names them.
+        """
+        return self._restore(state, "gan.Trainer.load_state_dict", None)
+
+    def _restore(self, state, where, path):
+        self._check_checkpoint(state, where, path)
         if self.world_size > 1 and len(state.get("gen_states") or ()) != self.world_size:
             n = len(state.get("gen_states") or ()) or 1
             raise ValueError(f"gan.Trainer.load_state_dict: the checkpoint was written by {n} "
@@ -796,9 +997,34 @@ class Trainer:
             dist.barrier()
 
     def load(self, path) -> Trainer:
-        """Load a checkpoint written by :meth:`save` (a trusted file: it holds numpy states)."""
-        state = torch.load(os.fspath(path), map_location=self.device, weights_only=False)
-        return self.load_state_dict(state)
+        """Load a checkpoint written by :meth:`save` (a trusted file: it holds numpy states).
+
+        Raises
+        ------
+        FileNotFoundError
+            No such file.
+        otgan.errors.CheckpointError
+            A truncated or foreign file, or a checkpoint of another format version or of a
+            trainer with another configuration (see :meth:`load_state_dict`); the message names
+            the file.
+        """
+        where = "gan.Trainer.load"
+        try:
+            state = torch.load(os.fspath(path), map_location=self.device, weights_only=False)
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            raise
+        except Exception as exc:  # truncated zip, pickle of something else, ...
+            raise CheckpointError(
+                f"{where}: {os.fspath(path)!r} is not a readable checkpoint ({type(exc).__name__}:"
+                f" {exc}). Was it written completely by Trainer.save?", path=path) from exc
+        return self._restore(state, where, path)
+
+
+def _plain(v):
+    """Configuration values compared as plain Python (tuples for lists, None kept)."""
+    if isinstance(v, (list, tuple)):
+        return tuple(_plain(u) for u in v)
+    return v
 
 
 def train(data, n_iter: int, **kwargs) -> TrainResult:
