@@ -549,10 +549,13 @@ def main(argv=None):
             old = f.read()
         date = next((ln[len("- date: "):] for ln in old.splitlines() if ln.startswith("- date: ")),
                     "an earlier date")
+        prev = next((ln[len("- command: "):] for ln in old.splitlines()
+                     if ln.startswith("- command: ")), "an earlier command")
         for block in old.split("\n## ")[1:]:
             body = block.rstrip("\n")
             if "not run again" not in body:
-                body += f"\n\n(this section is from the run of {date}; not run again)"
+                body = body.replace("; this run)", ")")
+                body += f"\n\n(this section is from the run of {date}, {prev}; not run again)"
             kept[block.split("\n", 1)[0].strip()] = "## " + body
     for key, title, fn in sections:
         if only and key not in only:
