@@ -856,13 +856,18 @@ class AveragedSGD:
             else:
                 freq = np.bincount(idx, minlength=J) / n
                 est = float(values.mean() + self.nu @ self.psi_tilde)
-            grad = self.nu - freq
-            self.k += 1
-            k = self.k
-            self.psi_tilde = self.psi_tilde + (self.gamma / math.sqrt(k)) * grad
-            self.psi_bar = self.psi_bar + (self.psi_tilde - self.psi_bar) / k
-            self.last_gradient = grad
+            self._ascend(self.nu - freq)
         return est
+
+    def _ascend(self, grad):
+        """The averaged ascent step from the batch gradient ``grad = nu - frequencies``:
+        ``psi~_k = psi~_{k-1} + gamma / sqrt(k) grad``, ``psi_k = psi_{k-1} + (psi~_k -
+        psi_{k-1}) / k``."""
+        self.k += 1
+        k = self.k
+        self.psi_tilde = self.psi_tilde + (self.gamma / math.sqrt(k)) * grad
+        self.psi_bar = self.psi_bar + (self.psi_tilde - self.psi_bar) / k
+        self.last_gradient = grad
 
 
 def asgd(
