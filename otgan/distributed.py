@@ -50,6 +50,7 @@ from ._utils import check_points, check_vector, is_torch
 from .costs import get_cost
 from .ctransform import _block_scores, _block_shape, _check_memory
 from .ctransform import c_transform as _c_transform
+from .semidiscrete import AveragedSGD
 
 __all__ = [
     "ShardedAveragedSGD",
@@ -399,11 +400,6 @@ class ShardedAveragedSGD:
             inside = (local >= 0) & (local < m)
             freq = torch.bincount(local[inside], minlength=m).to(self.psi_tilde.dtype) / len(xs)
             est = values.mean() + self.dot_nu(self.psi_tilde)
-            grad = self.nu - freq
-            self.k += 1
-            k = self.k
-            self.psi_tilde = self.psi_tilde + (self.gamma / math.sqrt(k)) * grad
-            self.psi_bar = self.psi_bar + (self.psi_tilde - self.psi_bar) / k
-            self.last_gradient = grad
+            AveragedSGD._ascend(self, self.nu - freq)
         return est
 

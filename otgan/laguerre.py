@@ -190,9 +190,18 @@ class LaguerreDiagram:
 
 
 def _polys(cells, idx):
-    """shapely polygons of the box-clipped cells ``idx`` (at least 3 vertices each)."""
+    """shapely polygons of the box-clipped cells ``idx`` (at least 3 vertices each).
+
+    A cell is convex, but where several sites are cocircular its vertices can repeat within
+    rounding (all the cells meet at one point), which can make the ring cross itself by
+    1e-17; such rings are repaired (``shapely.make_valid``, keeping the polygonal part), or
+    shapely's intersection with a domain would be wrong."""
     coords, owner, _ = gather(cells.ptr, cells.n, cells.vx, cells.vy, idx)
-    return shapely.polygons(shapely.linearrings(coords, indices=owner))
+    polys = shapely.polygons(shapely.linearrings(coords, indices=owner))
+    bad = np.flatnonzero(~shapely.is_valid(polys))
+    if bad.size:
+        polys[bad] = _polygonal(shapely.make_valid(polys[bad]))
+    return polys
 
 
 def _where(fn):

@@ -369,10 +369,12 @@ def _initial_psi(y, mu, nu, where, diagram):
     positive area, and as fair as cheaply possible.
 
     1. ``psi = 0`` (the Voronoi diagram) when its cells are fair (see :func:`_is_fair`).
-    2. Else ``psi_j = d(y_j, supp mu)^2``: the power circle of a site outside the support (or in
-       a hole, a gap, a region of zero density) then touches the support, so its cell reaches
-       the density instead of starving in the zero region; the sites on the support keep their
-       own position in their cell.
+    2. Else ``psi_j = d(y_j, supp mu)^2`` if its cells are fair: the power circle of a site
+       outside the support (or in a hole, a gap, a region of zero density) then touches the
+       support, so its cell reaches the density instead of starving in the zero region; the
+       sites on the support keep their own position in their cell. (If these cells are not fair
+       either, ``psi = 0`` is returned: the continuation of :func:`newton` starts better from
+       the Voronoi cells.)
     3. If a cell is still empty, a rescaling trick: with ``psi_j = (1 - t) ||y_j - c||^2`` and
        ``0 < t <= 1``, ``||x - y_j||^2 - psi_j = t^{-1} ||y_j^t - x||^2 + (terms independent of
        j)`` where ``y_j^t = c + t (y_j - c)``, so the Laguerre cells are the Voronoi cells of the
@@ -388,7 +390,9 @@ def _initial_psi(y, mu, nu, where, diagram):
     d2 = _support_distance2(mu, y)
     if np.any(d2 > 0):
         D2 = diagram(d2 - d2.mean())
-        if np.all(D2._box[0] > 0):
+        if np.all(D2._box[0] > 0) and (
+                not np.all(D._box[0] > 0)
+                or _is_fair(np.asarray(D2.masses, dtype=np.float64), nu, D2.edge_mass, mu)):
             return d2 - d2.mean(), D2
     if np.all(D._box[0] > 0):
         return psi, D
@@ -444,9 +448,9 @@ def newton(mu, y, nu=None, *, tol=1e-9, max_iter=100, psi0=None, max_halvings=30
     that do not form one connected graph: a disconnected domain, an image with zero rows
     between sites, zero pixels), Newton runs on the regularised source ``mu_eps = (1 - eps) mu +
     eps U(B)`` (``U(B)`` uniform on the bounding box of mu's domain, on which the theory
-    applies) with ``eps = 1/2`` first, then ever smaller ``eps`` (each as small as keeps the
-    current cells fair, computed without a new diagram since the masses are linear in
-    ``eps``), warm-started, down to ``eps = 0`` once the cells of mu itself are fair, or until
+    applies) with ``eps = 1/2`` first, then ever smaller ``eps`` (divided by 2 to 4: as much
+    as keeps the current cells fair, computed without a new diagram since the masses are
+    linear in ``eps``), warm-started, down to ``eps = 0`` once the cells of mu itself are fair, or until
     the masses under mu meet ``tol`` (a disconnected support). ``history["eps"]`` records the
     stages. A solution always exists for a source with a density and positive ``nu``.
 
@@ -644,8 +648,8 @@ def _newton(mu, yn, nun, tol, max_iter, psi0, max_halvings, y_in, where):
         if eps == 0.0 or err <= tol or (stalled and eps < 1e-15):
             break
         stalled = False
-        # ---- next stage: mu itself once its cells are fair, else the smallest eps (by
-        # factors of 2, at least one) whose cells at the current psi stay fair: the stage
+        # ---- next stage: mu itself once its cells are fair, else the smallest eps (halving,
+        # at least once, at most twice) whose cells at the current psi stay fair: the stage
         # masses are linear in eps, so this needs no new diagram
         if _is_fair(masses, nun, D.edge_mass, mu):
             eps = 0.0
@@ -655,7 +659,7 @@ def _newton(mu, yn, nun, tol, max_iter, psi0, max_halvings, y_in, where):
             while nxt > 1e-15 and np.all(
                     (1 - nxt / 2) * masses + nxt / 2 * bm >= _FAIR * nun):
                 nxt /= 2
-            eps = nxt if nxt > 1e-15 else 0.0
+            eps = max(nxt, eps / 4) if nxt > 1e-15 else 0.0
 
     psi = psi - psi.mean() + mean0
     history = {k: np.asarray(v) for k, v in hist.items()}
@@ -845,13 +849,18 @@ class AveragedSGD:
             else:
                 freq = np.bincount(idx, minlength=J) / n
                 est = float(values.mean() + self.nu @ self.psi_tilde)
-            grad = self.nu - freq
-            self.k += 1
-            k = self.k
-            self.psi_tilde = self.psi_tilde + (self.gamma / math.sqrt(k)) * grad
-            self.psi_bar = self.psi_bar + (self.psi_tilde - self.psi_bar) / k
-            self.last_gradient = grad
+            self._ascend(self.nu - freq)
         return est
+
+    def _ascend(self, grad):
+        """The averaged ascent step from the batch gradient ``grad = nu - frequencies``:
+        ``psi~_k = psi~_{k-1} + gamma / sqrt(k) grad``, ``psi_k = psi_{k-1} + (psi~_k -
+        psi_{k-1}) / k``."""
+        self.k += 1
+        k = self.k
+        self.psi_tilde = self.psi_tilde + (self.gamma / math.sqrt(k)) * grad
+        self.psi_bar = self.psi_bar + (self.psi_tilde - self.psi_bar) / k
+        self.last_gradient = grad
 
 
 def asgd(

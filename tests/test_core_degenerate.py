@@ -202,3 +202,21 @@ def test_every_non_converged_return_warns():
         res = sd.solve(Uniform(), y, cost="euclidean", method="asgd", max_iter=20, rng=0,
                        n_eval=1000)
     assert not res.converged
+
+
+def test_cocircular_cluster_clipped_to_a_holed_domain():
+    """Four cocircular sites 1e-7 apart: all cells meet at one point, where a cell's vertices
+    repeat within rounding; clipped to a domain with a hole, the areas must still partition it
+    (found by otgan.testing's site sets: they summed to 1.38 for a domain of area 0.91)."""
+    y = np.array([[0.375, 0.375], [0.375, 0.3750001], [0.3750001, 0.375], [0.3750001, 0.3750001]])
+    hole = shapely.Polygon([(0, 0), (1, 0), (1, 1), (0, 1)],
+                           [[(0.3, 0.3), (0.6, 0.3), (0.6, 0.6), (0.3, 0.6)]])
+    D = laguerre.diagram(y, np.zeros(4), hole)
+    np.testing.assert_allclose(D.areas.sum(), hole.area, rtol=1e-13)
+    # each cell: its exact box cell minus the part of the hole it covers; the four cells are
+    # the four quadrants around (0.37500005, 0.37500005), so the hole takes a known rectangle
+    box, _ = _exact_cells(y, np.zeros(4))
+    c = 0.37500005
+    in_hole = np.array([(c - 0.3) ** 2, (c - 0.3) * (0.6 - c), (0.6 - c) * (c - 0.3),
+                        (0.6 - c) ** 2])
+    np.testing.assert_allclose(D.areas, box - in_hole, rtol=0, atol=1e-12)
