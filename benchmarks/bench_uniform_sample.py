@@ -1,10 +1,11 @@
 """Time of ``measures.Uniform.sample`` against how little of its bounding box the domain fills.
 
-Domains (each of area about 1 or less): the unit square (fill 1, rejection), an L-shape (fill
-0.14), a square frame (fill 0.11), two far-apart islands (fill ~3e-12), a strip of width 1e-9
-rotated by 45 degrees (fill ~3e-9). Before the triangulation route (otgan <= 0.1 rejection from
-the bounding box), the islands took ~0.6 s per 256 points and the strip raised MemoryError; now
-every domain costs about the same per point.
+Domains: the unit square (fill 1: rejection from the box), an L-shape (fill 0.14), a square
+frame around a hole (fill 0.25), two unit-size islands 1e6 apart (fill 3e-12), a strip of width
+1e-9 rotated by 45 degrees (fill 2e-9). Before the triangulation route (rejection from the
+bounding box for every domain), far-apart islands took ~0.6 s per 256 points at a distance of
+1e2 and raised MemoryError ("1.46 PiB") at 1e6, as did the strip; now every domain costs about
+the same per point.
 
 Usage::
 

@@ -91,6 +91,8 @@ def eight_gaussians(n: int, *, rng=None, radius: float = 2.0, std: float = 0.02,
     where = "datasets.eight_gaussians"
     n = check_int(n, "n", where)
     std = check_real(std, "std", where, nonnegative=True)
+    radius = check_real(radius, "radius", where, nonnegative=True)
+    scale = check_real(scale, "scale", where)
     gen = as_rng(rng)
     angles = np.arange(8) * (np.pi / 4)
     centres = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
@@ -111,6 +113,8 @@ def twenty_five_gaussians(n: int, *, rng=None, spacing: float = 2.0, std: float 
     where = "datasets.twenty_five_gaussians"
     n = check_int(n, "n", where)
     std = check_real(std, "std", where, nonnegative=True)
+    spacing = check_real(spacing, "spacing", where, nonnegative=True)
+    scale = check_real(scale, "scale", where)
     gen = as_rng(rng)
     ij = gen.integers(-2, 3, size=(n, 2)).astype(np.float64)
     return scale * (spacing * ij + std * gen.standard_normal((n, 2)))
@@ -129,6 +133,7 @@ def swiss_roll(n: int, *, rng=None, noise: float = 0.25, scale: float = 1 / 7.5)
     where = "datasets.swiss_roll"
     n = check_int(n, "n", where)
     noise = check_real(noise, "noise", where, nonnegative=True)
+    scale = check_real(scale, "scale", where)
     gen = as_rng(rng)
     t = 1.5 * np.pi * (1.0 + 2.0 * gen.random(n))
     pts = np.stack([t * np.cos(t), t * np.sin(t)], axis=1)

@@ -18,7 +18,7 @@ import shapely
 import torch
 
 from otgan import closed_forms as cf
-from otgan import ctransform, errors, gan, laguerre, measures, semidiscrete, testing
+from otgan import ctransform, datasets, errors, gan, laguerre, measures, semidiscrete, testing
 from otgan.costs import SquaredEuclidean
 from otgan.datasets import six_points
 
@@ -423,3 +423,14 @@ def test_tiny_memory_budget_stays_vectorised_and_exact():
     scores = ((x[:, None, :] - y[None]) ** 2).sum(-1) - psi[None]  # brute force, one matrix
     np.testing.assert_array_equal(idx, scores.argmin(1))
     np.testing.assert_allclose(vals, scores.min(1), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: datasets.eight_gaussians(10, scale=float("nan")),
+    lambda: datasets.eight_gaussians(10, radius=float("inf")),
+    lambda: datasets.twenty_five_gaussians(10, spacing=float("nan")),
+    lambda: datasets.swiss_roll(10, scale=float("nan")),
+])
+def test_toy_data_options_are_finite(make):
+    with pytest.raises(ValueError, match="must be a finite"):
+        make()
