@@ -58,6 +58,7 @@ from ._utils import (
     GeometryError,
     check_points,
     check_vector,
+    common_library,
     to_numpy,
 )
 from .measures import DensityMeasure, Uniform, as_domain, polygon_moments
@@ -494,6 +495,11 @@ def assign(x, y, psi):
     """
     from .ctransform import c_transform
 
+    where = "laguerre.assign"  # validated here, so that errors name this function
+    arrays, _ = common_library(where, x=x, y=y, psi=psi)
+    y = check_points(arrays["y"], "y", where)
+    x = check_points(arrays["x"], "x", where, dim=y.shape[1])
+    psi = check_vector(arrays["psi"], y.shape[0], "psi", where, match=f"'y' {tuple(y.shape)}")
     return c_transform(psi, y, x, cost="sqeuclidean")[1]
 
 

@@ -49,6 +49,7 @@ from ._utils import (
     check_int,
     check_points,
     check_weights,
+    finite_total,
     is_torch,
     to_numpy,
     torch_generator,
@@ -481,16 +482,17 @@ class ImageDensity(DensityMeasure):
     def __init__(self, image, extent=(0.0, 1.0, 0.0, 1.0)):
         where = "measures.ImageDensity"
         img = to_numpy(image)
-        if img.dtype == object or not np.issubdtype(img.dtype, np.number):
-            raise TypeError(f"{where}: 'image' must be a numeric array; got dtype {img.dtype}")
-        img = img.astype(np.float64)
+        if img.dtype == np.float16:  # an image stored in half precision: exact in float64
+            img = img.astype(np.float64)
+        img = to_numpy(as_float_array(img, "image", where), dtype=np.float64)
         if img.ndim != 2 or img.shape[0] < 1 or img.shape[1] < 1:
             raise ValueError(f"{where}: 'image' must have shape (nrows, ncols); got {img.shape}")
         if not np.isfinite(img).all():
             raise ValueError(f"{where}: 'image' contains NaN or inf")
         if (img < 0).any():
             raise ValueError(f"{where}: 'image' must be non-negative; got min {img.min():.6g}")
-        total = img.sum()
+        with np.errstate(over="ignore"):
+            total = finite_total(float(img.sum()), "image", where)
         if not total > 0:
             raise ValueError(f"{where}: 'image' must have a positive sum; got {total:g}")
         ext = np.asarray(extent, dtype=np.float64).ravel()

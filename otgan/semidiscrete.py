@@ -180,7 +180,7 @@ def _sample(mu, n, rng):
 def _check_drawn(x, n, d, where):
     """The first batch drawn from 'mu': real floating points of shape (n, d), d the sites'
     dimension (so that a mismatch names 'mu', not an internal argument)."""
-    x = as_float_array(x, "mu", where)
+    x = as_float_array(x, f"mu.sample({n})", where)
     if x.ndim != 2 or x.shape[1] != d:
         raise ValueError(
             f"{where}: 'mu' must draw points of shape ({n}, {d}) in the dimension of the sites "

@@ -434,3 +434,23 @@ def test_tiny_memory_budget_stays_vectorised_and_exact():
 def test_toy_data_options_are_finite(make):
     with pytest.raises(ValueError, match="must be a finite"):
         make()
+
+
+def test_more_modules_name_their_arguments():
+    y = Y2
+    with pytest.raises(TypeError, match="laguerre.assign: 'x' has dtype float16"):
+        laguerre.assign(X2.astype(np.float16), y, np.zeros(4))
+    with pytest.raises(TypeError, match="ImageDensity: 'image' must be real"):
+        measures.ImageDensity(np.ones((3, 3), dtype=complex))
+    with pytest.raises(ValueError, match="ImageDensity: the sum of 'image' is inf"):
+        measures.ImageDensity(np.full((2, 2), 1e308))
+    # a half-precision image is exact in float64: accepted, same density as float64
+    img = np.array([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(measures.ImageDensity(img.astype(np.float16)).density(X2),
+                                  measures.ImageDensity(img).density(X2))
+    with pytest.raises(ValueError, match="the sum of 'a' is inf"):
+        measures.Discrete(X2, np.full(7, 1e308))
+    with pytest.raises(TypeError, match="asgd: 'mu.sample\\(8\\)' has dtype float16"):
+        semidiscrete.asgd(measures.Sampler(
+            lambda n, rng: np.random.default_rng(0).random((n, 2)).astype(np.float16)),
+            y, batch_size=8, n_iter=3)
