@@ -248,3 +248,31 @@ def bootstrap():
     root = str(pathlib.Path(__file__).resolve().parents[1])
     if root not in sys.path:
         sys.path.insert(0, root)
+
+
+def fit_critic(y, sample_fake, method, *, steps, batch, width, gen, clip=0.01, lam=10.0):
+    """Train an MLP critic ``max E_y D - E_fake D`` with weight clipping (``method="clip"``,
+    RMSprop 5e-4) or a gradient penalty (``"gp"``, Adam 1e-3, betas (0.5, 0.9)): the WGAN
+    critics of fig04 and fig12. ``sample_fake(batch, gen)`` draws the fixed generator's points;
+    the critic is created on ``y``'s device from torch's global seed. Returns it in eval mode."""
+    import torch
+
+    from otgan.gan import losses, models, penalties
+
+    critic = models.MLPDiscriminator(2, hidden=(width, width, width)).to(y.device)
+    if method == "clip":
+        opt = torch.optim.RMSprop(critic.parameters(), lr=5e-4)
+    else:
+        opt = torch.optim.Adam(critic.parameters(), lr=1e-3, betas=(0.5, 0.9))
+    for _ in range(steps):
+        real = y[torch.randint(0, y.shape[0], (batch,), generator=gen, device=y.device)]
+        fake = sample_fake(batch, gen)
+        loss = losses.critic_loss(critic(real), critic(fake))
+        if method == "gp":
+            loss = loss + lam * penalties.gradient_penalty(critic, real, fake, rng=gen)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if method == "clip":
+            penalties.clip_weights(critic, clip)
+    return critic.eval()

@@ -25,9 +25,9 @@ if __package__ in (None, ""):
 import numpy as np
 import torch
 
-from demos._common import Demo, parse_args, subplots
+from demos._common import Demo, fit_critic, parse_args, subplots
 from otgan import datasets, plot
-from otgan.gan import losses, models, penalties
+from otgan.gan import models, penalties
 
 NAME = "fig04_wgan_critics"
 TITLE = "WGAN critics: weight clipping vs gradient penalty on 8 Gaussians, 25 Gaussians, Swiss roll"
@@ -48,24 +48,9 @@ def train_critic(data, method, *, steps, batch, width, device, seed, noise_std=1
     gen = torch.Generator(device=device).manual_seed(seed)
     y = torch.as_tensor(data, dtype=torch.float32, device=device)
     fake_gen = models.NoisyDataGenerator(y, std=noise_std).to(device)
-    critic = models.MLPDiscriminator(2, hidden=(width, width, width)).to(device)
-    if method == "clip":
-        opt = torch.optim.RMSprop(critic.parameters(), lr=5e-4)
-    else:
-        opt = torch.optim.Adam(critic.parameters(), lr=1e-3, betas=(0.5, 0.9))
-    for _ in range(steps):
-        idx = torch.randint(0, y.shape[0], (batch,), generator=gen, device=device)
-        real = y[idx]
-        fake = fake_gen.sample(batch, rng=gen)
-        loss = losses.critic_loss(critic(real), critic(fake))
-        if method == "gp":
-            loss = loss + lam * penalties.gradient_penalty(critic, real, fake, rng=gen)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if method == "clip":
-            penalties.clip_weights(critic, clip)
-    return critic.eval(), fake_gen
+    critic = fit_critic(y, lambda b, g: fake_gen.sample(b, rng=g), method, steps=steps,
+                        batch=batch, width=width, gen=gen, clip=clip, lam=lam)
+    return critic, fake_gen
 
 
 def critic_grid(critic, n, device):

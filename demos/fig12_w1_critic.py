@@ -23,9 +23,8 @@ if __package__ in (None, ""):
 import numpy as np
 import torch
 
-from demos._common import Demo, parse_args, subplots
+from demos._common import Demo, fit_critic, parse_args, subplots
 from otgan import datasets, laguerre, plot
-from otgan.gan import losses, models, penalties
 from otgan.measures import Uniform
 from otgan.w1 import optimal_critic
 
@@ -38,23 +37,8 @@ def train_critic(data, method, *, steps, batch, width, seed, clip=0.01, lam=10.0
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     y = torch.as_tensor(data, dtype=torch.float32)
-    critic = models.MLPDiscriminator(2, hidden=(width, width, width))
-    if method == "clip":
-        opt = torch.optim.RMSprop(critic.parameters(), lr=5e-4)
-    else:
-        opt = torch.optim.Adam(critic.parameters(), lr=1e-3, betas=(0.5, 0.9))
-    for _ in range(steps):
-        real = y[torch.randint(0, y.shape[0], (batch,), generator=gen)]
-        fake = torch.rand(batch, 2, generator=gen)
-        loss = losses.critic_loss(critic(real), critic(fake))
-        if method == "gp":
-            loss = loss + lam * penalties.gradient_penalty(critic, real, fake, rng=gen)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if method == "clip":
-            penalties.clip_weights(critic, clip)
-    return critic.eval()
+    return fit_critic(y, lambda b, g: torch.rand(b, 2, generator=g), method, steps=steps,
+                      batch=batch, width=width, gen=gen, clip=clip, lam=lam)
 
 
 def grad_norms(f, x):

@@ -269,13 +269,22 @@ def _exact_argmin(b, y, c, xc, memory):
     ties)."""
     m = y.shape[0]
     bm = int(min(m, max(1, memory // (8 * 3 * max(1, xc.shape[0], y.shape[1])))))
+    blocks = ((b[j0:j0 + bm] - 2 * xc @ (y[j0:j0 + bm].to(torch.float64) - c).T, j0)
+              for j0 in range(0, m, bm))
+    return running_min(blocks)[1]
+
+
+def running_min(blocks):
+    """Row-wise minimum and its column over score blocks ``(scores (n, b), first column)``
+    given in increasing column order; ties go to the smallest column (a later block wins only
+    when strictly smaller)."""
     val = idx = None
-    for j0 in range(0, m, bm):
-        v, k = (b[j0:j0 + bm] - 2 * xc @ (y[j0:j0 + bm].to(torch.float64) - c).T).min(dim=1)
+    for scores, j0 in blocks:
+        v, k = scores.min(dim=1)
         k = k + j0
         if val is None:
             val, idx = v, k
         else:
             better = v < val
             val, idx = torch.where(better, v, val), torch.where(better, k, idx)
-    return idx
+    return val, idx

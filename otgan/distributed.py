@@ -46,6 +46,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from ._certified import running_min
 from ._utils import check_points, check_vector, is_torch
 from .costs import get_cost
 from .ctransform import _block_scores, _block_shape, _check_memory
@@ -260,17 +261,9 @@ def _local_argmin(psi, y, x, cost, center, memory):
     best_idx = torch.empty(n, dtype=torch.long, device=x.device)
     for i0 in range(0, n, bn):
         xb = x[i0:i0 + bn]
-        val = idx = None
-        for j0 in range(0, m, bm):
-            cols = slice(j0, j0 + bm)
-            v, k = _block_scores(xb, y[cols], psi[cols], ysq[cols], cost).min(dim=1)
-            k = k + j0
-            if val is None:
-                val, idx = v, k
-            else:
-                better = v < val
-                val, idx = torch.where(better, v, val), torch.where(better, k, idx)
-        best_val[i0:i0 + bn], best_idx[i0:i0 + bn] = val, idx
+        blocks = ((_block_scores(xb, y[j0:j0 + bm], psi[j0:j0 + bm], ysq[j0:j0 + bm], cost), j0)
+                  for j0 in range(0, m, bm))
+        best_val[i0:i0 + bn], best_idx[i0:i0 + bn] = running_min(blocks)
     return best_val, best_idx
 
 
