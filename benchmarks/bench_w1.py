@@ -76,7 +76,7 @@ def run(J, resolution, seed=0):
     rows.append(("ASGD (batch 256)", Ta, f"{a.n_iter} steps", e, v))
     # raster gradient ascent for the same wall time
     D0 = laguerre.diagram(y, np.zeros(J), measure=mu, cost="euclidean")
-    gamma = 0.5 / float(D0.laplacian().diagonal().max())
+    gamma = 0.5 / float(D0.jacobian().diagonal().max())
     psi = np.zeros(J)
     t0 = time.perf_counter()
     k = 0

@@ -121,6 +121,16 @@ class Cost:
         """Row-matched gradient ``grad_x c(x_i, y_i)``: ``(n, d), (n, d) -> (n, d)``."""
         raise NotImplementedError
 
+    @property
+    def is_quadratic(self) -> bool:
+        """Whether this is ``||x - y||^2`` (power cells: :mod:`otgan.laguerre`)."""
+        return self.p == 2.0
+
+    @property
+    def is_euclidean(self) -> bool:
+        """Whether this is ``||x - y||`` (W1; Apollonius cells: :mod:`otgan.laguerre`)."""
+        return self.p == 1.0
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
+from ._certified import certified_argmin
 from ._utils import (
     check_int,
     check_points,
@@ -247,8 +248,6 @@ def c_transform(psi, y, x, cost="sqeuclidean", *, method="auto", memory=None):
     method = _resolve_method(method, cost, x, y.shape[0], where)
 
     if method == "certified":
-        from ._certified import certified_argmin
-
         if is_torch(x):
             idx = certified_argmin(psi, y, x, memory=memory)
         else:

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ._certified import running_min
+from ._certified import certified_argmin, running_min
 from ._utils import check_points, check_vector, is_torch
 from .costs import get_cost
 from .ctransform import _block_scores, _block_shape, _check_memory
@@ -270,8 +270,6 @@ def _local_argmin(psi, y, x, cost, center, memory):
 def _local_certified(psi, y, x, center, memory):
     """The certified float64 argmin over the local sites (:mod:`otgan._certified`) and its
     float64 score ``||y_j - c||^2 - psi_j - 2 (x - c).(y_j - c)``, comparable across ranks."""
-    from ._certified import certified_argmin
-
     idx = certified_argmin(psi, y, x, memory=memory, center=center)
     c = center.to(torch.float64)
     yw = y.to(torch.float64)[idx] - c

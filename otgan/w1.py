@@ -26,8 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._utils import to_numpy
-from ._w1 import W1Diagram
 from .ctransform import c_transform
+from .laguerre import W1Diagram
+from .semidiscrete import solve
 
 __all__ = ["W1Critic", "W1Diagram", "optimal_critic"]
 
@@ -98,8 +99,6 @@ def optimal_critic(mu, y, nu=None, *, tol=1e-9) -> W1Critic:
     ...          - crit.potential(np.array([[0.1, 0.2]]))[0]) <= 0.1)
     True
     """
-    from .semidiscrete import solve
-
     res = solve(mu, y, nu, cost="euclidean", method="newton", tol=tol)
     yn = to_numpy(y, dtype=np.float64)
     J = len(yn)

@@ -222,6 +222,38 @@ def test_hessian_under_image_density(dom):
         np.testing.assert_allclose(D.masses.sum(), mu.mass([L_SHAPE])[0], rtol=1e-12)
 
 
+@pytest.mark.parametrize("cost", ["sqeuclidean", "euclidean"])
+def test_contract_jacobian_is_finite_difference_of_masses(cost):
+    """Both geometries meet CellDiagram: jacobian() and the continuation's box masses/weights
+    are the central finite differences of the masses (image density, psi away from ties)."""
+    from otgan._graph import laplacian
+    from otgan.laguerre import CellDiagram
+
+    rng = np.random.default_rng(12)
+    mu = ImageDensity(rng.random((5, 6)) + 0.1)
+    J = 9
+    y = rng.random((J, 2))
+    psi = (0.02 if cost == "sqeuclidean" else 0.05) * rng.standard_normal(J)
+    D = diagram(y, psi, measure=mu, cost=cost)
+    assert isinstance(D, CellDiagram) and D.cost == cost
+    h = 1e-6
+    FD, FDbox = np.zeros((J, J)), np.zeros((J, J))
+    for j in range(J):
+        e = np.zeros(J)
+        e[j] = h
+        Dp, Dm = (diagram(y, psi + e, measure=mu, cost=cost),
+                  diagram(y, psi - e, measure=mu, cost=cost))
+        FD[:, j] = (Dp.masses - Dm.masses) / (2 * h)
+        FDbox[:, j] = (Dp.box_masses - Dm.box_masses) / (2 * h)
+    tol = 1e-6 * np.abs(FD).max()
+    np.testing.assert_allclose(D.jacobian().toarray(), FD, atol=tol)
+    np.testing.assert_allclose(laplacian(D.box_weights).toarray(), FDbox, atol=tol)
+    np.testing.assert_allclose(D.jacobian(0.3).toarray(), 0.7 * FD + 0.3 * FDbox, atol=tol)
+    G, _ = D.regularised(0.3)
+    np.testing.assert_allclose(G, 0.7 * D.masses + 0.3 * D.box_masses, rtol=1e-15)
+    np.testing.assert_allclose(D.box_masses.sum(), 1.0, rtol=1e-12)
+
+
 # --- image densities ------------------------------------------------------------------------------
 
 
@@ -485,7 +517,7 @@ def test_uneven_sites_give_exact_cells_by_brute_force_envelope(kind, scale):
 
 
 def test_kernel_result_does_not_depend_on_threads_or_tree():
-    from otgan._power import power_cells
+    from otgan.laguerre._power import power_cells
 
     rng = np.random.default_rng(8)
     J = 2000
@@ -520,7 +552,7 @@ def test_kernel_result_does_not_depend_on_threads_or_tree():
 def test_kernel_restarts_when_a_cell_outgrows_its_buffers():
     """A cell with more vertices than the working buffers (64) and an output larger than its
     first guess: the kernel restarts with larger buffers; compare with shapely."""
-    from otgan._power import _cells, build_tree
+    from otgan.laguerre._power import _cells, build_tree
 
     t = np.linspace(0, 2 * np.pi, 301)[:-1]
     y = np.vstack([[0.5, 0.5], 0.5 + 0.3 * np.column_stack([np.cos(t), np.sin(t)])])

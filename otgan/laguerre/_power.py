@@ -40,15 +40,14 @@ created it (-1: the box). The working polygon and the output buffers grow as nee
 
 from __future__ import annotations
 
-import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 
-__all__ = ["PowerCells", "build_tree", "refresh_pmax", "cells_range", "edge_pairs", "gather", "power_cells",
-           "symmetric_csr"]
+__all__ = ["PowerCells", "PowerTree", "build_tree", "cells_range", "edge_pairs", "gather",
+           "power_cells", "refresh_pmax", "symmetric_csr"]
 
 _LEAF = 8  # sites per kd-tree leaf
 
@@ -506,28 +505,32 @@ def refresh_pmax(perm, start, end, child, psi):
     return pmax
 
 
-_TREE_CACHE = {}  # the last tree built: {(digest of the sites, leaf): tree}
+class PowerTree:
+    """The kd-tree of fixed sites (:func:`build_tree`), built once and reused for every potential
+    (Newton computes many diagrams of the same sites: only the nodes' largest weights change,
+    :func:`refresh_pmax`). Owned by the diagram factory of :mod:`otgan.laguerre`."""
+
+    __slots__ = ("yx", "yy", "leaf", "arrays")
+
+    def __init__(self, yx, yy, leaf=_LEAF):
+        self.yx = np.ascontiguousarray(yx, dtype=np.float64)
+        self.yy = np.ascontiguousarray(yy, dtype=np.float64)
+        self.leaf = int(leaf)
+        self.arrays = None  # built on the first call (it needs a psi)
+
+    def nodes(self, psi):
+        """``(perm, start, end, child, parent, bbox, pmax)`` for the weights ``psi``."""
+        if self.arrays is None:
+            self.arrays = build_tree(self.yx, self.yy, psi, self.leaf)
+            return self.arrays
+        perm, start, end, child, parent, bbox, _ = self.arrays
+        return perm, start, end, child, parent, bbox, refresh_pmax(perm, start, end, child, psi)
 
 
-def _tree(yx, yy, psi, leaf):
-    """:func:`build_tree`, reusing the last tree when the sites are the same (Newton computes
-    many diagrams of the same sites: only the nodes' largest weights change)."""
-    h = hashlib.blake2b(yx.view(np.uint8), digest_size=16)
-    h.update(yy.view(np.uint8))
-    key = (h.digest(), yx.size, int(leaf))
-    tree = _TREE_CACHE.get(key)
-    if tree is None:
-        tree = build_tree(yx, yy, psi, int(leaf))
-        _TREE_CACHE.clear()
-        _TREE_CACHE[key] = tree
-        return tree
-    perm, start, end, child, parent, bbox, _ = tree
-    return perm, start, end, child, parent, bbox, refresh_pmax(perm, start, end, child, psi)
-
-
-def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF):
+def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF, tree=None):
     """Power cells of the sites (yx, yy) with weights ``psi`` clipped to
-    ``box = (xlo, ylo, xhi, yhi)``; returns a :class:`PowerCells`.
+    ``box = (xlo, ylo, xhi, yhi)``; returns a :class:`PowerCells`. ``tree``: a
+    :class:`PowerTree` of these sites (built here, for this call only, if not given).
 
     The cells are computed in tree order by :func:`cells_range` on ``threads`` contiguous
     ranges of sites in parallel (the kernels release the GIL; default: the number of CPUs, at
@@ -538,7 +541,9 @@ def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF):
     psi = np.ascontiguousarray(psi, dtype=np.float64)
     J = yx.size
     xlo, ylo, xhi, yhi = (float(v) for v in box)
-    perm, start, end, child, parent, bbox, pmax = _tree(yx, yy, psi, leaf)
+    if tree is None:
+        tree = PowerTree(yx, yy, leaf)
+    perm, start, end, child, parent, bbox, pmax = tree.nodes(psi)
     gx, gy, gp = yx[perm], yy[perm], psi[perm]
     pos = np.empty(J, dtype=np.int64)
     pos[perm] = np.arange(J)
@@ -702,79 +707,3 @@ def gather(ptr, n, vx, vy, idx):
         boxes[t, 2] = x1
         boxes[t, 3] = y1
     return coords, owner, boxes
-
-
-@numba.njit(cache=True, nogil=True)
-def laplacian_csr(indptr, indices, emass, yx, yy, ground):
-    """The CSR arrays of ``A = diag(W 1 + g) - W`` with ``W_ij = emass_ij / (2 |y_i - y_j|)``
-    (``emass``: the data of a symmetric CSR matrix with sorted columns and no diagonal) and
-    ``g_i = (W 1)_i`` (or 1 where that is 0) at the nodes with ``ground[i]``; ``A`` is
-    symmetric, so these are also its CSC arrays."""
-    J = indptr.size - 1
-    ip = np.empty(J + 1, np.int64)
-    ix = np.empty(indices.size + J, np.int64)
-    dv = np.empty(indices.size + J)
-    f = 0
-    for i in range(J):
-        ip[i] = f
-        deg = 0.0
-        for c in range(indptr[i], indptr[i + 1]):
-            j = indices[c]
-            dx = yx[i] - yx[j]
-            dy = yy[i] - yy[j]
-            deg += emass[c] / (2.0 * np.sqrt(dx * dx + dy * dy))
-        d = deg
-        if ground[i]:
-            d += deg if deg > 0.0 else 1.0
-        placed = False
-        for c in range(indptr[i], indptr[i + 1]):
-            j = indices[c]
-            if not placed and j > i:
-                ix[f] = i
-                dv[f] = d
-                f += 1
-                placed = True
-            dx = yx[i] - yx[j]
-            dy = yy[i] - yy[j]
-            ix[f] = j
-            dv[f] = -emass[c] / (2.0 * np.sqrt(dx * dx + dy * dy))
-            f += 1
-        if not placed:
-            ix[f] = i
-            dv[f] = d
-            f += 1
-    ip[J] = f
-    return ip, ix[:f], dv[:f]
-
-
-@numba.njit(cache=True, nogil=True)
-def components(indptr, indices):
-    """Connected components of the graph of a symmetric CSR pattern (union-find): the number
-    of components and the smallest node of each, in increasing order."""
-    J = indptr.size - 1
-    root = np.arange(J)
-    for i in range(J):
-        for c in range(indptr[i], indptr[i + 1]):
-            a = i
-            while root[a] != a:
-                root[a] = root[root[a]]
-                a = root[a]
-            b = indices[c]
-            while root[b] != b:
-                root[b] = root[root[b]]
-                b = root[b]
-            if a != b:
-                if a < b:
-                    root[b] = a
-                else:
-                    root[a] = b
-    firsts = np.empty(J, np.int64)
-    nc = 0
-    for i in range(J):
-        a = i
-        while root[a] != a:
-            a = root[a]
-        if a == i:
-            firsts[nc] = i
-            nc += 1
-    return nc, firsts[:nc]

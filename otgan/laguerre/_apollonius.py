@@ -72,8 +72,10 @@ zero in random problems) are not treated specially. Candidate selection costs ``
 from __future__ import annotations
 
 import numpy as np
+import shapely
 
-from .errors import GeometryError
+from ..errors import GeometryError
+from ..measures import ImageDensity, Uniform
 
 TWO_PI = 2.0 * np.pi
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
@@ -479,8 +481,6 @@ def cell(yj, vx, vy, c, a, nbr, segs, w_area, w_rho, density, in_domain):
 
 def _ring_segments(dom):
     """Oriented boundary edges of a shapely (Multi)Polygon: exteriors ccw, holes cw; (m, 2, 2)."""
-    import shapely
-
     out = []
     for part in shapely.get_parts(dom):
         p = shapely.geometry.polygon.orient(part, 1.0)
@@ -494,10 +494,6 @@ class _Normalised:
     """The measure and domain in normalised coordinates ``x' = (x - c) / s``."""
 
     def __init__(self, measure, dom, c, s):
-        import shapely
-
-        from .measures import ImageDensity, Uniform
-
         self.c, self.s = c, s
         self.dom = shapely.affinity.affine_transform(dom, [1 / s, 0, 0, 1 / s, -c[0] / s,
                                                            -c[1] / s])
@@ -520,8 +516,6 @@ class _Normalised:
             raise TypeError(type(measure).__name__)
 
     def in_domain(self, P):
-        import shapely
-
         return shapely.contains_xy(self.dom, P[:, 0], P[:, 1])
 
     def density(self, P):

@@ -1,0 +1,360 @@
+r"""Power cells (the quadratic cost): :class:`LaguerreDiagram` and its factory
+:class:`PowerDiagrams`.
+
+For sites :math:`y_j \in \mathbf R^2` and weights :math:`\psi_j`, the Laguerre cell of
+:math:`y_j` for :math:`c(x, y) = \|x - y\|^2` is the convex polygon (before clipping to a
+non-convex domain) :math:`\{x : \langle x - y_j, y_k - y_j\rangle \le \frac12 (\|y_k - y_j\|^2 +
+\psi_j - \psi_k)\ \forall k\}`. The cells are built by the numba kernel of
+:mod:`otgan.laguerre._power` (half-plane clipping in the frame of each site, a kd-tree walk with
+per-node largest weights); cells crossing the boundary of a non-rectangular domain are then
+intersected with it by shapely. The Jacobian weights are
+:math:`W_{ij} = \int_{L_i \cap L_j} \rho\, ds / (2 \|y_i - y_j\|)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+import shapely
+
+from .._utils import GeometryError
+from ..measures import Uniform, polygon_moments
+from ._contract import CellDiagram
+from ._power import PowerTree, edge_pairs, gather, power_cells, symmetric_csr
+
+__all__ = ["LaguerreDiagram", "PowerDiagrams"]
+
+_EMPTY_REL = 1e-13  # cells with area below this fraction of the bounding box are empty
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class LaguerreDiagram(CellDiagram):
+    r"""A Laguerre (power) diagram clipped to a domain, with exact cell integrals.
+
+    All attributes are numpy arrays or scipy sparse matrices (a diagram is a geometric object,
+    computed in float64 on the CPU). ``J`` is the number of sites. It meets the
+    :class:`~otgan.laguerre.CellDiagram` contract.
+
+    Attributes
+    ----------
+    y : (J, 2)
+        Sites.
+    psi : (J,)
+        Weights (dual potential): :math:`L_j = \{x: \|x-y_j\|^2 - \psi_j \le \|x-y_k\|^2 -
+        \psi_k\ \forall k\} \cap D`.
+    domain : shapely Polygon or MultiPolygon
+        The domain ``D``.
+    measure : otgan.measures.DensityMeasure
+        The measure :math:`\mu` giving ``masses``, ``moments`` and ``edge_mass``.
+    areas : (J,)
+        Lebesgue areas :math:`|L_j|`.
+    centroids : (J, 2)
+        Geometric centroids :math:`\frac1{|L_j|}\int_{L_j} x\,dx`; ``nan`` for empty cells.
+    empty : (J,) bool
+        Cells of zero area (hidden sites, cells outside the domain, or smaller than
+        ``1e-13`` times the area of the domain's bounding box, below float64 resolution).
+    masses : (J,)
+        :math:`\mu(L_j)` (the uniform measure on D by default: ``areas / |D|``).
+    barycenters : (J, 2)
+        :math:`\frac1{\mu(L_j)}\int_{L_j} x\,d\mu`; ``nan`` where the mass is 0.
+    moments : (J,)
+        :math:`\int_{L_j} \|x - y_j\|^2 d\mu(x)`: ``moments.sum()`` is the transport cost of
+        :math:`T_\psi` (the semi-dual value is ``moments.sum() - psi @ masses + nu @ psi``).
+    adjacency : scipy.sparse.csr_matrix (J, J)
+        Symmetric; entry (i, j) is the length of the shared edge :math:`L_i \cap L_j` inside D.
+    edge_mass : scipy.sparse.csr_matrix (J, J)
+        :math:`\int_{L_i \cap L_j} \rho \, ds`.
+    weights : scipy.sparse.csr_matrix (J, J)
+        ``edge_mass_ij / (2 ||y_i - y_j||)``: the Jacobian of the masses is
+        ``jacobian() = diag(W 1) - W`` (:math:`\partial \mu(L_i) / \partial \psi_j = -W_{ij}`).
+    polygons : (J,) object array of shapely geometries
+        The cells (a Polygon, or a MultiPolygon when a non-convex domain splits a cell; an empty
+        Polygon for empty cells). Built on first access.
+    """
+
+    cost = "sqeuclidean"
+
+    y: np.ndarray
+    psi: np.ndarray
+    domain: object
+    measure: object
+    areas: np.ndarray
+    centroids: np.ndarray
+    empty: np.ndarray
+    masses: np.ndarray
+    barycenters: np.ndarray
+    moments: np.ndarray
+    _cells: object = field(repr=False)  # otgan.laguerre._power.PowerCells (box-clipped cells)
+    _clipped: dict = field(repr=False)
+    # () -> the directed edges of the cells (computed on first use: a diagram used for its
+    # masses alone, e.g. a trial step of Newton's line search, never builds them)
+    _edge_fn: object = field(repr=False)
+
+    @cached_property
+    def _edges(self):
+        return self._edge_fn()
+
+    @cached_property
+    def adjacency(self) -> sp.csr_matrix:
+        e = self._edges
+        return _sym(e["ei"], e["ej"], e["elen"], e["rev"], self.y.shape[0])
+
+    @cached_property
+    def edge_mass(self) -> sp.csr_matrix:
+        e = self._edges
+        if e["mass"] is None:
+            return self.adjacency / self.measure.area
+        return _sym(e["ei"], e["ej"], e["mass"](), e["rev"], self.y.shape[0])
+
+    @cached_property
+    def weights(self) -> sp.csr_matrix:
+        return _over_distance(self.edge_mass, self.y)
+
+    @cached_property
+    def box_masses(self) -> np.ndarray:
+        x0, y0, x1, y1 = self.domain.bounds
+        return self._cells.area / ((x1 - x0) * (y1 - y0))
+
+    @cached_property
+    def box_weights(self) -> sp.csr_matrix:
+        x0, y0, x1, y1 = self.domain.bounds
+        e = self._edges
+        E = _sym(e["ei"], e["ej"], e["box_len"] / ((x1 - x0) * (y1 - y0)), e["rev"],
+                 self.y.shape[0])
+        return _over_distance(E, self.y)
+
+    @cached_property
+    def polygons(self) -> np.ndarray:
+        J = self.y.shape[0]
+        out = np.empty(J, dtype=object)
+        simple = (self._cells.n >= 3) & ~self.empty
+        simple[list(self._clipped)] = False
+        idx = np.flatnonzero(simple)
+        if idx.size:
+            out[idx] = _polys(self._cells, idx)
+        for j, g in self._clipped.items():
+            out[j] = g
+        none = np.equal(out, None) | self.empty
+        out[none] = shapely.Polygon()
+        return out
+
+    def __getstate__(self):
+        # pickling: the edge tables are built now (their builder is a closure), then dropped
+        for name in ("adjacency", "edge_mass", "weights", "box_masses", "box_weights"):
+            getattr(self, name)
+        state = dict(self.__dict__)
+        state.pop("_edges", None)
+        state["_edge_fn"] = None
+        return state
+
+
+def _over_distance(E, y):
+    """``E_ij / (2 ||y_i - y_j||)`` on the pattern of the csr matrix ``E``."""
+    E = E.tocsr()
+    E.sort_indices()
+    rows = np.repeat(np.arange(E.shape[0]), np.diff(E.indptr))
+    d = y[rows] - y[E.indices]
+    data = E.data / (2.0 * np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]))
+    return sp.csr_matrix((data, E.indices.copy(), E.indptr.copy()), shape=E.shape)
+
+
+def _polys(cells, idx):
+    """shapely polygons of the box-clipped cells ``idx`` (at least 3 vertices each).
+
+    A cell is convex, but where several sites are cocircular its vertices can repeat within
+    rounding (all the cells meet at one point), which can make the ring cross itself by
+    1e-17; such rings are repaired (``shapely.make_valid``, keeping the polygonal part), or
+    shapely's intersection with a domain would be wrong."""
+    coords, owner, _ = gather(cells.ptr, cells.n, cells.vx, cells.vy, idx)
+    polys = shapely.polygons(shapely.linearrings(coords, indices=owner))
+    bad = np.flatnonzero(~shapely.is_valid(polys))
+    if bad.size:
+        polys[bad] = _polygonal(shapely.make_valid(polys[bad]))
+    return polys
+
+
+def _is_box(dom):
+    if not isinstance(dom, shapely.Polygon) or len(dom.interiors):
+        return False
+    x0, y0, x1, y1 = dom.bounds
+    return abs(dom.area - (x1 - x0) * (y1 - y0)) <= 1e-14 * (x1 - x0) * (y1 - y0)
+
+
+class PowerDiagrams:
+    """The power diagrams of fixed sites in a fixed domain under a fixed measure, for any
+    potential: ``PowerDiagrams(y, domain, measure)(psi)`` is a :class:`LaguerreDiagram`.
+
+    The factory owns the kd-tree of the sites and the domain's boundary index, built once:
+    Newton calls it for every iterate of the same sites.
+
+    Parameters
+    ----------
+    y : numpy float64 array (J, 2)
+        Distinct sites (validated by the caller: :func:`otgan.laguerre.diagram` does it).
+    domain : shapely Polygon or MultiPolygon
+    measure : otgan.measures.DensityMeasure
+    """
+
+    cost = "sqeuclidean"
+
+    def __init__(self, y, domain, measure):
+        self.y = y
+        self.domain = domain
+        self.measure = measure
+        self.tree = PowerTree(y[:, 0], y[:, 1])
+        self.box = _is_box(domain)
+        self._btree = None
+        if not self.box:
+            shapely.prepare(domain)
+            self._btree = shapely.STRtree(_boundary_segments(domain))
+        self.same_uniform = type(measure) is Uniform and (
+            measure.domain is domain or bool(shapely.equals(measure.domain, domain)))
+
+    def __call__(self, psi, where="laguerre.diagram") -> LaguerreDiagram:
+        yn, pn, dom, measure = self.y, psi, self.domain, self.measure
+        J = yn.shape[0]
+        bx0, by0, bx1, by1 = dom.bounds
+        # in the given coordinates: the kernel works in the frame of each site, so rescaling
+        # the problem would only add rounding to the differences y_k - y_i of nearby sites
+        try:
+            cells = power_cells(yn[:, 0], yn[:, 1], pn, (bx0, by0, bx1, by1), tree=self.tree)
+        except Exception as exc:  # pragma: no cover - defensive
+            raise GeometryError(f"{where}: the power-cell construction failed: {exc}") from exc
+        n = cells.n
+        areas = cells.area.copy()
+        first = np.column_stack([cells.sx, cells.sy])
+        first += yn * areas[:, None]
+        second = cells.i2.copy()
+        clipped = {}
+        xrows = np.zeros(0, dtype=np.int64)
+        btree = self._btree
+        if not self.box:
+            # a cell whose bounding box meets no boundary segment of the domain lies entirely
+            # inside or entirely outside it: one vertex tells which; the others are intersected
+            # with the domain
+            rows = np.flatnonzero(n >= 3)
+            _, _, bb = gather(cells.ptr, n, cells.vx, cells.vy, rows)
+            boxes = shapely.box(bb[:, 0], bb[:, 1], bb[:, 2], bb[:, 3])
+            hit = btree.query(boxes, predicate="intersects")
+            inside = np.zeros(J, dtype=bool)
+            p0 = cells.ptr[rows]
+            inside[rows] = shapely.contains_xy(dom, cells.vx[p0], cells.vy[p0])
+            inside[rows[np.unique(hit[0])]] = False
+            xrows = np.flatnonzero(~inside & (n >= 3))
+            if xrows.size:
+                cut = _polygonal(shapely.intersection(_polys(cells, xrows), dom))
+                ca, cf, cs = polygon_moments(cut, yn[xrows])
+                areas[xrows] = ca
+                first[xrows] = cf
+                second[xrows] = cs
+                clipped = dict(zip(xrows.tolist(), cut))
+        bbox_area = (bx1 - bx0) * (by1 - by0)
+        # edges shorter than the float64 resolution of the geometry (cells touching at a
+        # vertex, ties) are not adjacencies
+        min_len = _EMPTY_REL * np.hypot(bx1 - bx0, by1 - by0)
+        empty = ~(areas > _EMPTY_REL * bbox_area)
+        areas = np.where(empty, 0.0, areas)
+        first = np.where(empty[:, None], 0.0, first)
+        second = np.where(empty, 0.0, second)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centroids = np.where(empty[:, None], np.nan, first / areas[:, None])
+        same_uniform = self.same_uniform
+
+        def edge_table():
+            """The directed edges (cell ei, created by site ej), the same edge seen from ej
+            (rev), the segments, their lengths in the domain and in its bounding box, and a
+            function giving their masses (None: the uniform measure of the domain)."""
+            ei, ej, seg4, rev = edge_pairs(cells.ptr, n, cells.vx, cells.vy, cells.lab,
+                                           cells.order)
+            seg = seg4.reshape(-1, 2, 2)
+            elen = np.hypot(seg4[:, 2] - seg4[:, 0], seg4[:, 3] - seg4[:, 1])
+            box_len = np.where(elen > min_len, elen, 0.0)
+            clip_geom = None  # clipped geometries of the edges crossing the domain's boundary
+            if xrows.size:
+                # edges of crossing cells: an edge meeting no boundary segment is entirely
+                # inside or outside (its midpoint tells); the others are intersected with the
+                # domain
+                ecand = np.flatnonzero(np.isin(ei, xrows))
+                if ecand.size:
+                    lines = shapely.linestrings(seg[ecand].reshape(-1, 2),
+                                                indices=np.repeat(np.arange(ecand.size), 2))
+                    mid = (seg[ecand, 0] + seg[ecand, 1]) / 2
+                    elen[ecand[~shapely.contains_xy(dom, mid[:, 0], mid[:, 1])]] = 0.0
+                    hitl = np.unique(btree.query(lines, predicate="intersects")[0])
+                    if hitl.size:
+                        inter = shapely.intersection(lines[hitl], dom)
+                        elen[ecand[hitl]] = shapely.length(inter)
+                        clip_geom = np.full(ei.size, None, dtype=object)
+                        clip_geom[ecand[hitl]] = inter
+            long = elen > min_len
+            elen = np.where(long, elen, 0.0)
+
+            def edge_masses():
+                em = np.zeros(ei.size)
+                kl = np.flatnonzero(long)
+                if kl.size:
+                    em[kl] = measure.line_integral(seg[kl])
+                if clip_geom is not None:
+                    k = np.flatnonzero(~np.equal(clip_geom, None) & long)
+                    if k.size:
+                        em[k] = measure.line_integral(clip_geom[k])
+                return em
+
+            return {"ei": ei, "ej": ej, "rev": rev, "elen": elen, "box_len": box_len,
+                    "mass": None if same_uniform else edge_masses}
+
+        diag = {
+            "y": yn, "psi": pn, "domain": dom, "measure": measure, "areas": areas,
+            "centroids": centroids, "empty": empty, "_cells": cells, "_clipped": clipped,
+            "_edge_fn": edge_table,
+        }
+        if same_uniform:
+            A = measure.area
+            diag.update(masses=areas / A, barycenters=centroids, moments=second / A)
+            return LaguerreDiagram(**diag)
+        # general measure: integrate over the cells now, along the edges when edge_mass is used
+        tmp = LaguerreDiagram(masses=areas, barycenters=centroids, moments=second, **diag)
+        polys = tmp.polygons
+        if isinstance(measure, Uniform):
+            integ = measure.integrate(polys, yn, clip=True)
+        else:
+            integ = measure.integrate(polys, yn)
+        masses = integ.mass
+        with np.errstate(invalid="ignore", divide="ignore"):
+            bary = np.where((masses > 0)[:, None], integ.first / masses[:, None], np.nan)
+        diag.update(masses=masses, barycenters=bary, moments=integ.second)
+        out = LaguerreDiagram(**diag)
+        out.__dict__["polygons"] = polys
+        return out
+
+
+def _sym(ei, ej, v, rev, J):
+    """Symmetric csr matrix from the values on directed edges (each shared edge is seen by
+    both cells; the larger of the two values is kept, zero entries dropped)."""
+    indptr, indices, data = symmetric_csr(ei, ej, np.ascontiguousarray(v, dtype=np.float64),
+                                          rev, J)
+    return sp.csr_matrix((data, indices, indptr), shape=(J, J))
+
+
+def _boundary_segments(dom):
+    """The boundary of a polygonal domain as an array of two-point LineStrings."""
+    rings = shapely.get_rings(shapely.get_parts(dom))
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    same = ring[1:] == ring[:-1]
+    seg = np.stack([coords[:-1][same], coords[1:][same]], axis=1)
+    return shapely.linestrings(seg.reshape(-1, 2), indices=np.repeat(np.arange(len(seg)), 2))
+
+
+def _polygonal(geoms):
+    """Keep the polygonal part of each geometry (drop stray points/lines of intersections)."""
+    geoms = np.asarray(geoms, dtype=object)
+    tid = shapely.get_type_id(geoms)
+    odd = np.flatnonzero(~np.isin(tid, (3, 6)))  # not Polygon / MultiPolygon
+    for k in odd:
+        parts = [p for p in shapely.get_parts(geoms[k]) if p.geom_type == "Polygon"]
+        geoms[k] = (shapely.MultiPolygon(parts) if len(parts) > 1
+                    else parts[0] if parts else shapely.Polygon())
+    return geoms
