@@ -58,7 +58,7 @@ from ._contract import CellDiagram
 from ._sites import check_distinct, check_sites
 from .apollonius import ApolloniusDiagrams, W1Diagram
 from .power import LaguerreDiagram, PowerDiagrams
-from .raster import LaguerreRaster, raster
+from ._raster import LaguerreRaster, raster
 
 __all__ = [
     "ApolloniusDiagrams",

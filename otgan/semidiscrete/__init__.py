@@ -190,7 +190,7 @@ def asgd(
     callback=None,
     exact=None,
     record_every=None,
-    tol=1e-9,
+    tol=None,
     n_eval=100_000,
 ):
     r"""Averaged stochastic gradient ascent on the semi-dual (Genevay et al. 2016), any cost and
@@ -240,8 +240,18 @@ def asgd(
         apply (``record_every`` defaults to ``n_iter // 100``); ``False``: never.
     record_every : int, optional
         Period of the exact records.
-    tol : float
-        ``converged`` is ``error <= tol`` for the final ``psi``.
+    tol : float, optional
+        The maximal relative mass error ``|mu(L_j) - nu_j| / nu_j`` accepted for the returned
+        potential (default ``None``: 0.1, a potential whose cells are within 10 % of their
+        targets; ASGD converges like ``O(log k / sqrt k)``, so much smaller tolerances need
+        very many steps, or :func:`newton`). With exact masses (:func:`exact_available`)
+        ``converged`` is ``error <= tol``. Otherwise the masses are the frequencies ``f_j``
+        of ``n_eval`` fresh samples of ``mu`` (held out: not used by the ascent), with
+        standard errors ``s_j = sqrt(f_j (1 - f_j) / n_eval)``, and ``converged`` means that
+        no cell is *significantly* off: ``|f_j - nu_j| - z s_j <= tol nu_j`` for every ``j``,
+        ``z`` the two-sided 1 % quantile of the normal law with Bonferroni's correction over
+        the ``J`` cells (``z = 3.9`` for ``J = 100``). A :class:`NotConvergedWarning` is raised
+        when it is not.
     n_eval : int
         Sample size of the final Monte-Carlo estimate of the masses and of ``H(psi)`` when the
         exact diagram does not apply.
@@ -261,9 +271,9 @@ def asgd(
     >>> import numpy as np
     >>> from otgan.measures import Uniform
     >>> y = np.random.default_rng(0).random((5, 2))
-    >>> res = asgd(Uniform(), y, n_iter=200, rng=0, tol=0.1)
-    >>> res.psi.shape, res.method
-    ((5,), 'asgd')
+    >>> res = asgd(Uniform(), y, n_iter=2000, rng=0)
+    >>> res.psi.shape, res.method, res.converged
+    ((5,), 'asgd', True)
     """
     where = "semidiscrete.asgd"
     if callback is not None and not callable(callback):
@@ -289,7 +299,7 @@ def solve(
     *,
     cost="sqeuclidean",
     method="auto",
-    tol=1e-9,
+    tol=None,
     max_iter=None,
     psi0=None,
     rng=None,
@@ -319,8 +329,9 @@ def solve(
         ``"newton"``: :func:`newton` (quadratic or Euclidean cost, ``mu`` a 2D measure with a
         density; otherwise a ValueError). ``"asgd"``: :func:`asgd`. ``"auto"``: Newton when it applies,
         ASGD otherwise; ``result.method`` says which ran.
-    tol : float
-        Newton: stop at a maximal relative mass error ``<= tol``. ASGD: only decides
+    tol : float, optional
+        Newton: stop at a maximal relative mass error ``<= tol`` (default ``None``: 1e-9).
+        ASGD: the accepted relative mass error of :func:`asgd` (default 0.1); it only decides
         ``converged``.
     max_iter : int, optional
         Newton iterations (default 100) or ASGD steps (default 10 000).
@@ -362,7 +373,8 @@ def solve(
         raise TypeError(f"{where}: unexpected keyword(s) for method {method!r}: "
                         f"{sorted(unknown)} (it takes {sorted(allowed)})")
     if method == "newton":
-        opts = NewtonOptions(tol=tol, max_iter=100 if max_iter is None else max_iter,
+        opts = NewtonOptions(tol=1e-9 if tol is None else tol,
+                             max_iter=100 if max_iter is None else max_iter,
                              where=where, **options)
         problem = exact_problem(where, mu, y, nu, c)
         return _newton.run(problem, opts, check_psi0(psi0, problem.J, where))

@@ -198,6 +198,7 @@ def run(problem: Problem, options: NewtonOptions, psi0=None) -> SemiDiscreteResu
     n_iter = 0
     linear = LaplacianSolver()
     stalled = False
+    last_fail = None  # (alpha, cells below the floor, floor) of the last rejected trial
     while err > tol and n_iter < max_iter:
         # ---- one stage: damped Newton on the source regularised by eps
         stage_tol = tol if eps == 0.0 else max(0.5 * tol, min(1e-2, eps))
@@ -221,11 +222,13 @@ def run(problem: Problem, options: NewtonOptions, psi0=None) -> SemiDiscreteResu
                     D_try = diagram(psi_try)
                     n_diag += 1
                     G_try = D_try.regularised(eps)[0]
-                    if G_try.min() >= floor and (
+                    low = G_try < floor
+                    if not low.any() and (
                         np.linalg.norm((G_try - nun) / nun) <= (1.0 - 0.5 * alpha) * norm0
                     ):
                         accepted = True
                         break
+                    last_fail = (alpha, np.flatnonzero(low), floor)
                     alpha *= 0.5
                 if accepted or linear.lu is None or attempt == 1:
                     break
@@ -263,7 +266,7 @@ def run(problem: Problem, options: NewtonOptions, psi0=None) -> SemiDiscreteResu
     converged = bool(err <= tol)
     if not converged:
         _warn_not_converged(where, masses, nun, err, tol, n_iter, max_iter, stalled,
-                            _float_floor(D, psi, nun))
+                            _float_floor(D, psi, nun), last_fail, eps)
     return SemiDiscreteResult(
         psi=problem.give_back(psi),
         value=float(np.sum(D.moments)),
@@ -284,8 +287,9 @@ def _float_floor(D, psi, nu):
     return deg * np.spacing(max(float(np.max(np.abs(psi))), np.finfo(float).tiny)) / nu
 
 
-def _warn_not_converged(where, masses, nu, err, tol, n_iter, max_iter, stalled, floor):
-    """Warn (NotConvergedWarning) with the reason and the worst cells."""
+def _warn_not_converged(where, masses, nu, err, tol, n_iter, max_iter, stalled, floor,
+                        last_fail, eps):
+    """Warn (NotConvergedWarning) with the measured reason and the worst cells."""
     pos = nu > 0
     rel = np.full(nu.shape, 0.0)
     rel[pos] = np.abs(masses[pos] - nu[pos]) / nu[pos]
@@ -299,8 +303,18 @@ def _warn_not_converged(where, masses, nu, err, tol, n_iter, max_iter, stalled, 
         why = (f"the line search found no decrease: the masses are at the resolution of float64 "
                f"potentials (one unit in the last place of psi moves the mass of cell {j} by "
                f"{floor[j]:.2g} of its target; near-coincident sites make this large)")
+    elif last_fail is not None and last_fail[1].size:
+        alpha, low, fl = last_fail
+        why = (f"every step of the line search, down to alpha = {alpha:.2g}, takes cells "
+               f"{low[:8].tolist()} below the floor {fl:.3g} (half the smallest starting or "
+               f"target mass{'' if eps == 0 else f' of the stage eps = {eps:.3g}'}): "
+               "the Newton direction empties them; a start giving every cell a fair share "
+               "(psi0) or a smaller tol may help")
     else:
-        why = "the line search found no decrease (float64 noise on the masses)"
+        alpha = last_fail[0] if last_fail is not None else float("nan")
+        why = (f"no step down to alpha = {alpha:.2g} decreases the error along the Newton "
+               f"direction (error {err:.3g}, float64 resolution of the masses about "
+               f"{float(floor.max()):.2g} of the targets)")
     warn_caller(
         f"{where}: not converged: max relative mass error {err:.3g} > tol = {tol:.3g} after "
         f"{n_iter} iterations; {why}. Worst cells (site: mass for target): {cells}"
