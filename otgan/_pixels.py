@@ -43,9 +43,11 @@ plus the crossings, each pixel visited about once.
 lines and each piece weighted by the density of its pixel; a piece lying on a grid line (within
 ``1e-9`` pixel) takes the mean of the densities on both sides (0 outside the grid).
 
-Both run over contiguous ranges of rings (segments) on a few threads (the kernels release the
-GIL); each result depends only on its own ring, so the output does not depend on the number of
-threads.
+Both handle the rings (segments) sorted by the 16 x 16-pixel tile of their first vertex (so that
+neighbouring polygons, which read the same pixels, follow each other: the image stays in cache
+whatever the input order), in contiguous ranges on a few threads (the kernels release the GIL).
+Each result depends only on its own ring, so the output depends neither on the order nor on the
+number of threads.
 """
 
 from __future__ import annotations
@@ -92,10 +94,10 @@ def grid_tables(extent, shape, density):
 
 
 @numba.njit(cache=True, nogil=True)
-def _col(x, xs, nc):
-    """Column k in [-1, nc] with xs[k] <= x < xs[k+1] (xs[-1] = -inf, xs[nc+1] = inf)."""
-    w = (xs[nc] - xs[0]) / nc
-    u = (x - xs[0]) / w
+def _col(x, xs, nc, iw):
+    """Column k in [-1, nc] with xs[k] <= x < xs[k+1] (xs[-1] = -inf, xs[nc+1] = inf);
+    ``iw = nc / (xs[nc] - xs[0])`` gives the first guess, the comparisons the answer."""
+    u = (x - xs[0]) * iw
     if not (u > -1.0):
         k = -1
     elif u >= nc:
@@ -110,10 +112,10 @@ def _col(x, xs, nc):
 
 
 @numba.njit(cache=True, nogil=True)
-def _row(y, ys, nr):
-    """Row r in [-1, nr] with ys[r+1] <= y < ys[r] (ys[-1] = inf, ys[nr+1] = -inf)."""
-    h = (ys[0] - ys[nr]) / nr
-    u = (ys[0] - y) / h
+def _row(y, ys, nr, ih):
+    """Row r in [-1, nr] with ys[r+1] <= y < ys[r] (ys[-1] = inf, ys[nr+1] = -inf);
+    ``ih = nr / (ys[0] - ys[nr])``."""
+    u = (ys[0] - y) * ih
     if not (u > -1.0):
         r = -1
     elif u >= nr:
@@ -147,8 +149,39 @@ def _step(rho, r, k, kc, xs, ox, nc):
 
 
 @numba.njit(cache=True, nogil=True)
+def _xlines(x0, x1, xs, nc, iw):
+    """The vertical grid lines k strictly between x0 and x1: (first, last), empty if first >
+    last."""
+    lo = min(x0, x1)
+    hi = max(x0, x1)
+    if lo == hi:
+        return 1, 0
+    k0 = max(_col(lo, xs, nc, iw) + 1, 0)  # xs[k0] > lo
+    k1 = min(_col(hi, xs, nc, iw), nc)  # xs[k1] <= hi
+    if k1 >= 0 and xs[k1] == hi:
+        k1 -= 1
+    return k0, k1
+
+
+@numba.njit(cache=True, nogil=True)
+def _ylines(y0, y1, ys, nr, ih):
+    """The horizontal grid lines r strictly between y0 and y1: (first, last) from the top."""
+    lo = min(y0, y1)
+    hi = max(y0, y1)
+    if lo == hi:
+        return 1, 0
+    r0 = max(_row(hi, ys, nr, ih) + 1, 0)  # ys[r0] <= hi
+    if r0 <= nr and ys[r0] == hi:
+        r0 += 1
+    r1 = min(_row(lo, ys, nr, ih), nr)  # ys[r1] > lo
+    return r0, r1
+
+
+@numba.njit(cache=True, nogil=True)
 def _ring(p, m, vx, vy, xs, ys, rho, nr, nc):
     """(M, F_x, F_y, S, ox, oy) of one ring about its reference point o."""
+    iw = nc / (xs[nc] - xs[0])
+    ih = nr / (ys[0] - ys[nr])
     ox = 0.0
     oy = 0.0
     for t in range(p, p + m):
@@ -156,7 +189,7 @@ def _ring(p, m, vx, vy, xs, ys, rho, nr, nc):
         oy += vy[t]
     ox = min(max(ox / m, xs[0]), xs[nc])
     oy = min(max(oy / m, ys[nr]), ys[0])
-    kc = min(max(_col(ox, xs, nc), 0), nc - 1)  # xs[kc] <= ox <= xs[kc + 1]
+    kc = min(max(_col(ox, xs, nc, iw), 0), nc - 1)  # xs[kc] <= ox <= xs[kc + 1]
     ytop = ys[0]
     ybot = ys[nr]
     mass = 0.0
@@ -184,45 +217,29 @@ def _ring(p, m, vx, vy, xs, ys, rho, nr, nc):
         Y0 = y0 - oy
         dX = x1 - x0
         dY = y1 - y0
-        # vertical grid lines strictly inside the edge, in the order of travel
-        if dX != 0.0:
-            kx_lo = max(_col(min(x0, x1), xs, nc) + 1, 0)
-            kx_hi = min(_col(max(x0, x1), xs, nc), nc)  # xs[kx_hi] <= max
-            if kx_hi >= 0 and xs[kx_hi] == max(x0, x1):
-                kx_hi -= 1
-            while kx_lo <= kx_hi and not (xs[kx_lo] > min(x0, x1)):
-                kx_lo += 1
-        else:
-            kx_lo = 1
-            kx_hi = 0
-        nx = max(kx_hi - kx_lo + 1, 0)
-        # horizontal grid lines strictly inside (rows counted from the top)
-        ry_lo = max(_row(max(y0, y1), ys, nr) + 1, 0)  # first line strictly below max
-        ry_hi = min(_row(min(y0, y1), ys, nr), nr)  # ys[ry_hi] > min ... (checked below)
-        while ry_lo <= ry_hi and not (ys[ry_lo] < max(y0, y1)):
-            ry_lo += 1
-        while ry_hi >= ry_lo and not (ys[ry_hi] > min(y0, y1)):
-            ry_hi -= 1
-        ny = max(ry_hi - ry_lo + 1, 0)
+        # grid lines strictly inside the edge, visited in the order of travel
+        kx0, kx1 = _xlines(x0, x1, xs, nc, iw)
+        ry0, ry1 = _ylines(y0, y1, ys, nr, ih)
+        nx = max(kx1 - kx0 + 1, 0)
+        ny = max(ry1 - ry0 + 1, 0)
+        sk = 1 if dX > 0 else -1
+        sr = 1 if dY < 0 else -1  # rows are counted downwards
+        kk = kx0 if dX > 0 else kx1
+        rr = ry0 if dY < 0 else ry1
+        idX = 1.0 / dX if dX != 0.0 else 0.0
+        idY = 1.0 / dY
+        tx = (xs[kk] - x0) * idX if nx > 0 else 2.0
+        ty = (ys[rr] - y0) * idY if ny > 0 else 2.0
         ix = 0
         iy = 0
         ta = 0.0
         Xa = X0
         Ya = Y0
+        located = False  # pixel (r, k) of the current piece: located on the first piece,
+        r = 0  # then tracked across the crossings
+        k = 0
         while True:
-            # next crossing
-            if ix < nx:
-                kk = kx_lo + ix if dX > 0 else kx_hi - ix
-                tx = (xs[kk] - x0) / dX
-            else:
-                kk = -1
-                tx = 2.0
-            if iy < ny:
-                rr = ry_lo + iy if dY < 0 else ry_hi - iy
-                ty = (ys[rr] - y0) / dY
-            else:
-                rr = -1
-                ty = 2.0
+            step_x = False
             if tx >= 2.0 and ty >= 2.0:
                 tb = 1.0
                 Xb = x1 - ox
@@ -231,77 +248,101 @@ def _ring(p, m, vx, vy, xs, ys, rho, nr, nc):
                 tb = min(max(tx, ta), 1.0)
                 Xb = xs[kk] - ox
                 Yb = Y0 + tb * dY
-                ix += 1
+                step_x = True
             else:
                 tb = min(max(ty, ta), 1.0)
                 Xb = X0 + tb * dX
                 Yb = ys[rr] - oy
-                iy += 1
             dy = Yb - Ya
-            if tb > ta and dy != 0.0:
+            if not located and tb > ta:
+                r = _row(0.5 * (Ya + Yb) + oy, ys, nr, ih)
+                k = _col(0.5 * (Xa + Xb) + ox, xs, nc, iw)
+                located = True
+            if tb > ta and dy != 0.0 and 0 <= r < nr:
                 Xm = 0.5 * (Xa + Xb)
                 Ym = 0.5 * (Ya + Yb)
-                r = _row(Ym + oy, ys, nr)
-                if 0 <= r < nr:
-                    k = _col(Xm + ox, xs, nc)
-                    # B_q(r, k): carried along the row, summed afresh in a new row
-                    if r != cur_r:
-                        cur_r = r
-                        cur_k = kc
-                        b0 = 0.0
-                        b1 = 0.0
-                        b2 = 0.0
-                    while cur_k < k:
-                        s0, s1, s2 = _step(rho, r, cur_k, kc, xs, ox, nc)
-                        b0 += s0
-                        b1 += s1
-                        b2 += s2
-                        cur_k += 1
-                    while cur_k > k:
-                        s0, s1, s2 = _step(rho, r, cur_k - 1, kc, xs, ox, nc)
-                        b0 -= s0
-                        b1 -= s1
-                        b2 -= s2
-                        cur_k -= 1
-                    if 0 <= k < nc:
-                        rv = rho[r, k]
-                    else:
-                        rv = 0.0
-                    if k == kc:
-                        a = 0.0
-                    elif k > kc:
-                        a = xs[k] - ox
-                    else:
-                        a = xs[k + 1] - ox
-                    # Simpson's rule (exact for these cubics)
+                # B_q(r, k): carried along the row, summed afresh in a new row
+                if r != cur_r:
+                    cur_r = r
+                    cur_k = kc
+                    b0 = 0.0
+                    b1 = 0.0
+                    b2 = 0.0
+                while cur_k < k:
+                    s0, s1, s2 = _step(rho, r, cur_k, kc, xs, ox, nc)
+                    b0 += s0
+                    b1 += s1
+                    b2 += s2
+                    cur_k += 1
+                while cur_k > k:
+                    s0, s1, s2 = _step(rho, r, cur_k - 1, kc, xs, ox, nc)
+                    b0 -= s0
+                    b1 -= s1
+                    b2 -= s2
+                    cur_k -= 1
+                if 0 <= k < nc:
+                    rv = rho[r, k]
+                else:
+                    rv = 0.0
+                if k == kc:
+                    a = 0.0
+                elif k > kc:
+                    a = xs[k] - ox
+                else:
+                    a = xs[k + 1] - ox
+                # Simpson's rule (exact for these cubics)
+                c0 = b0 - rv * a
+                my2 = (Ya * Ya + 4.0 * Ym * Ym + Yb * Yb) * (1.0 / 6.0)
+                mass_p = c0
+                fx_p = b1
+                sxx_p = b2
+                fy_p = c0 * Ym
+                syy_p = c0 * my2
+                if rv != 0.0:
                     x2a = Xa * Xa
                     x2m = Xm * Xm
                     x2b = Xb * Xb
                     mx = (Xa + 4.0 * Xm + Xb) * (1.0 / 6.0)
                     mx2 = (x2a + 4.0 * x2m + x2b) * (1.0 / 6.0)
                     mx3 = (x2a * Xa + 4.0 * x2m * Xm + x2b * Xb) * (1.0 / 6.0)
-                    my = Ym
-                    my2 = (Ya * Ya + 4.0 * Ym * Ym + Yb * Yb) * (1.0 / 6.0)
                     mxy = (Xa * Ya + 4.0 * Xm * Ym + Xb * Yb) * (1.0 / 6.0)
                     mxy2 = (Xa * Ya * Ya + 4.0 * Xm * Ym * Ym + Xb * Yb * Yb) * (1.0 / 6.0)
-                    c0 = b0 - rv * a
-                    mass += dy * (c0 + rv * mx)
-                    fx += dy * (b1 + rv * 0.5 * (mx2 - a * a))
-                    sxx += dy * (b2 + rv * (1.0 / 3.0) * (mx3 - a * a * a))
-                    fy += dy * (c0 * my + rv * mxy)
-                    syy += dy * (c0 * my2 + rv * mxy2)
+                    mass_p += rv * mx
+                    fx_p += rv * 0.5 * (mx2 - a * a)
+                    sxx_p += rv * (1.0 / 3.0) * (mx3 - a * a * a)
+                    fy_p += rv * mxy
+                    syy_p += rv * mxy2
+                mass += dy * mass_p
+                fx += dy * fx_p
+                fy += dy * fy_p
+                sxx += dy * sxx_p
+                syy += dy * syy_p
+            if tb >= 1.0 and ix >= nx and iy >= ny:
+                break
+            if tx < 2.0 or ty < 2.0:  # advance past the crossing just used
+                if step_x:
+                    ix += 1
+                    kk += sk
+                    tx = (xs[kk] - x0) * idX if ix < nx else 2.0
+                    if located:
+                        k += sk
+                else:
+                    iy += 1
+                    rr += sr
+                    ty = (ys[rr] - y0) * idY if iy < ny else 2.0
+                    if located:
+                        r += sr
             ta = tb
             Xa = Xb
             Ya = Yb
-            if tb >= 1.0 and ix >= nx and iy >= ny:
-                break
     return mass, fx, fy, sxx + syy, ox, oy
 
 
 @numba.njit(cache=True, nogil=True)
-def _rings_range(i0, i1, ptr, n, vx, vy, cx, cy, xs, ys, rho, mass, fx, fy, second):
+def _rings_range(i0, i1, seq, ptr, n, vx, vy, cx, cy, xs, ys, rho, mass, fx, fy, second):
     nr, nc = rho.shape
-    for i in range(i0, i1):
+    for t in range(i0, i1):
+        i = seq[t]
         if n[i] < 3:
             mass[i] = 0.0
             fx[i] = 0.0
@@ -318,11 +359,14 @@ def _rings_range(i0, i1, ptr, n, vx, vy, cx, cy, xs, ys, rho, mass, fx, fy, seco
 
 
 @numba.njit(cache=True, nogil=True)
-def _segments_range(i0, i1, x0s, y0s, x1s, y1s, xs, ys, rho, out):
+def _segments_range(i0, i1, seq, x0s, y0s, x1s, y1s, xs, ys, rho, out):
     nr, nc = rho.shape
     w = (xs[nc] - xs[0]) / nc
     h = (ys[0] - ys[nr]) / nr
-    for i in range(i0, i1):
+    iw = nc / (xs[nc] - xs[0])
+    ih = nr / (ys[0] - ys[nr])
+    for t in range(i0, i1):
+        i = seq[t]
         x0 = x0s[i]
         y0 = y0s[i]
         x1 = x1s[i]
@@ -347,26 +391,8 @@ def _segments_range(i0, i1, x0s, y0s, x1s, y1s, xs, ys, rho, out):
             kv = int(np.round(v))
             if abs(v - kv) < _ON_LINE and -1 <= kv <= nr + 1:
                 on_h = kv
-        if dX != 0.0:
-            kx_lo = max(_col(min(x0, x1), xs, nc) + 1, 0)
-            kx_hi = min(_col(max(x0, x1), xs, nc), nc)
-            if kx_hi >= 0 and xs[kx_hi] == max(x0, x1):
-                kx_hi -= 1
-            while kx_lo <= kx_hi and not (xs[kx_lo] > min(x0, x1)):
-                kx_lo += 1
-        else:
-            kx_lo = 1
-            kx_hi = 0
-        if dY != 0.0:
-            ry_lo = max(_row(max(y0, y1), ys, nr) + 1, 0)
-            ry_hi = min(_row(min(y0, y1), ys, nr), nr)
-            while ry_lo <= ry_hi and not (ys[ry_lo] < max(y0, y1)):
-                ry_lo += 1
-            while ry_hi >= ry_lo and not (ys[ry_hi] > min(y0, y1)):
-                ry_hi -= 1
-        else:
-            ry_lo = 1
-            ry_hi = 0
+        kx_lo, kx_hi = _xlines(x0, x1, xs, nc, iw)
+        ry_lo, ry_hi = _ylines(y0, y1, ys, nr, ih)
         nx = max(kx_hi - kx_lo + 1, 0)
         ny = max(ry_hi - ry_lo + 1, 0)
         ix = 0
@@ -393,8 +419,8 @@ def _segments_range(i0, i1, x0s, y0s, x1s, y1s, xs, ys, rho, out):
                 iy += 1
             if tb > ta:
                 tm = 0.5 * (ta + tb)
-                r = _row(y0 + tm * dY, ys, nr)
-                k = _col(x0 + tm * dX, xs, nc)
+                r = _row(y0 + tm * dY, ys, nr, ih)
+                k = _col(x0 + tm * dX, xs, nc, iw)
                 if on_v >= -1:
                     dl = rho[r, on_v - 1] if (0 <= r < nr and 1 <= on_v <= nc) else 0.0
                     dr = rho[r, on_v] if (0 <= r < nr and 0 <= on_v < nc) else 0.0
@@ -412,6 +438,37 @@ def _segments_range(i0, i1, x0s, y0s, x1s, y1s, xs, ys, rho, out):
             if tb >= 1.0 and ix >= nx and iy >= ny:
                 break
         out[i] = total * length
+
+
+_TILE = 16  # pixels per side of the tiles that order the work
+
+
+@numba.njit(cache=True, nogil=True)
+def _tile_order(px, py, xs, ys):
+    """Indices of the points (px, py) sorted by the 16 x 16-pixel tile holding them (row-major
+    tiles, stable counting sort): polygons or segments handled in this order read the image
+    from cache, not from memory."""
+    nr = ys.size - 1
+    nc = xs.size - 1
+    iw = nc / (xs[nc] - xs[0])
+    ih = nr / (ys[0] - ys[nr])
+    ntr = (nr + _TILE - 1) // _TILE
+    ntc = (nc + _TILE - 1) // _TILE
+    m = px.size
+    key = np.empty(m, dtype=np.int64)
+    count = np.zeros(ntr * ntc + 1, dtype=np.int64)
+    for i in range(m):
+        k = min(max(_col(px[i], xs, nc, iw), 0), nc - 1) // _TILE
+        r = min(max(_row(py[i], ys, nr, ih), 0), nr - 1) // _TILE
+        key[i] = r * ntc + k
+        count[key[i] + 1] += 1
+    for t in range(ntr * ntc):
+        count[t + 1] += count[t]
+    seq = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        seq[count[key[i]]] = i
+        count[key[i]] += 1
+    return seq
 
 
 def _nthreads(m, threads):
@@ -475,9 +532,13 @@ def ring_integrals(ptr, n, vx, vy, cx, cy, xs, ys, rho, *, threads=None):
     cy = np.ascontiguousarray(cy, dtype=np.float64)
     m = ptr.size
     out = [np.empty(m) for _ in range(4)]
+    if m == 0:
+        return tuple(out)
+    first = np.minimum(ptr, max(vx.size - 1, 0))
+    seq = _tile_order(vx[first], vy[first], xs, ys) if vx.size else np.arange(m)
 
     def run(i0, i1):
-        _rings_range(i0, i1, ptr, n, vx, vy, cx, cy, xs, ys, rho, *out)
+        _rings_range(i0, i1, seq, ptr, n, vx, vy, cx, cy, xs, ys, rho, *out)
 
     _map(run, m, threads)
     return tuple(out)
@@ -490,9 +551,10 @@ def segment_integrals(x0, y0, x1, y1, xs, ys, rho, *, threads=None):
     x0, y0, x1, y1 = (np.ascontiguousarray(a, dtype=np.float64) for a in (x0, y0, x1, y1))
     m = x0.size
     out = np.empty(m)
+    seq = _tile_order(x0, y0, xs, ys)
 
     def run(i0, i1):
-        _segments_range(i0, i1, x0, y0, x1, y1, xs, ys, rho, out)
+        _segments_range(i0, i1, seq, x0, y0, x1, y1, xs, ys, rho, out)
 
     _map(run, m, threads)
     return out
