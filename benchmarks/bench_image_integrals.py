@@ -10,16 +10,20 @@ For J random sites in the unit square at ``psi = 0`` and a smooth positive image
   only, as the baseline) on those polygons;
 - ``integrate``: the new ``ImageDensity.integrate`` (numba kernel ``otgan._pixels``) on the same
   shapely polygons;
-- ``cells``: ``ImageDensity.integrate_cells`` on the CSR arrays directly (no shapely), with the
-  default threads and with one thread;
+- ``integrate_cells (CSR)``: the kernel that ``ImageDensity.integrate_cells`` runs, on the CSR
+  arrays directly (no shapely);
 - ``old edges`` / ``edges``: ``line_integral`` on every cell edge (each shared edge twice), old
   numpy path and new kernel.
+
+``--threads`` (default 1) sets the threads of ``power_cells`` and of the new kernels; ``--clock``
+(default ``cpu``: process CPU time, summed over threads, steadier than elapsed time on a shared
+machine) or ``wall``.
 
 It checks that old and new agree (largest relative difference of masses, second moments and
 edge masses) and prints a markdown table with the command and the machine.
 
 Usage: ``python benchmarks/bench_image_integrals.py [--sizes 5000 20000] [--images 128 512]
-[--repeat 5]``
+[--repeat 5] [--threads 1] [--clock cpu]``
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import numpy as np
 import shapely
 
 from otgan import _power
-from otgan._pixels import ring_integrals
+from otgan._pixels import ring_integrals, segment_integrals
 from otgan.measures import ImageDensity, PolygonIntegrals, _as_geometries
 
 
@@ -234,12 +238,15 @@ class OldImagePath:
 
 
 
-def _best(fn, repeat):
+_CLOCK = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def _best(fn, repeat, clock):
     best, out = np.inf, None
     for _ in range(repeat):
-        t = time.perf_counter()
+        t = clock()
         out = fn()
-        best = min(best, time.perf_counter() - t)
+        best = min(best, clock() - t)
     return best, out
 
 
@@ -277,9 +284,16 @@ def main(argv=None):
     ap.add_argument("--sizes", type=int, nargs="+", default=[5000, 20000])
     ap.add_argument("--images", type=int, nargs="+", default=[128, 512])
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads of power_cells and of the new kernels (0: their default)")
+    ap.add_argument("--clock", choices=sorted(_CLOCK), default="cpu",
+                    help="cpu: process CPU time (all threads; stable on a shared machine), "
+                         "wall: elapsed time")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
+    thr = args.threads or None
+    clock = _CLOCK[args.clock]
 
     # compile / load the kernels once
     warm = ImageDensity(_image(8))
@@ -292,46 +306,46 @@ def main(argv=None):
     for npx in args.images:
         mu = ImageDensity(_image(npx))
         old = OldImagePath(mu)
+        tab = mu._tables()
         for J in args.sizes:
             y = rng.random((J, 2))
             psi = np.zeros(J)
-            t_pc, C = _best(lambda: _power.power_cells(y[:, 0], y[:, 1], psi, (0, 0, 1, 1)),
-                            args.repeat)
+
+            def best(fn):
+                return _best(fn, args.repeat, clock)
+
+            t_pc, C = best(lambda: _power.power_cells(y[:, 0], y[:, 1], psi, (0, 0, 1, 1),
+                                                      threads=thr))
             idx = np.repeat(np.arange(J), C.n)
             order = np.concatenate([np.arange(p, p + k) for p, k in zip(C.ptr, C.n)])
             xy = np.column_stack([C.vx[order], C.vy[order]])
-
-            def polys():
-                rings = shapely.linearrings(xy, indices=idx)
-                return shapely.polygons(rings)
-
-            t_sh, P = _best(polys, args.repeat)
-            t_old, A = _best(lambda: old.integrate(P, y), args.repeat)
-            t_new, B = _best(lambda: mu.integrate(P, y), args.repeat)
-            t_c, Cc = _best(lambda: mu.integrate_cells(C.ptr, C.n, C.vx, C.vy, y), args.repeat)
-            mu_t = mu._tables()
-            t_c1, _ = _best(lambda: ring_integrals(C.ptr, C.n, C.vx, C.vy, y[:, 0], y[:, 1],
-                                                   *mu_t, threads=1), args.repeat)
+            t_sh, P = best(lambda: shapely.polygons(shapely.linearrings(xy, indices=idx)))
+            t_old, A = best(lambda: old.integrate(P, y))
+            t_new, B = best(lambda: mu.integrate(P, y))
+            # what ImageDensity.integrate_cells runs, with the chosen number of threads
+            t_c, Cc = best(lambda: ring_integrals(C.ptr, C.n, C.vx, C.vy, y[:, 0], y[:, 1], *tab,
+                                                  threads=thr))
             nxt = np.concatenate([np.r_[np.arange(p + 1, p + k), p] for p, k in zip(C.ptr, C.n)])
             seg = np.stack([xy, np.column_stack([C.vx[nxt], C.vy[nxt]])], axis=1)
-            t_eo, Eo = _best(lambda: old.line_integral(seg), args.repeat)
-            t_en, En = _best(lambda: mu.line_integral(seg), args.repeat)
-            rows.append((npx, J, t_pc, t_sh, t_old, t_new, t_c, t_c1, t_eo, t_en,
-                         max(_rel(B.mass, A.mass), _rel(Cc.mass, A.mass)),
-                         max(_rel(B.second, A.second), _rel(Cc.second, A.second)),
+            t_eo, Eo = best(lambda: old.line_integral(seg))
+            t_en, En = best(lambda: segment_integrals(seg[:, 0, 0], seg[:, 0, 1], seg[:, 1, 0],
+                                                      seg[:, 1, 1], *tab, threads=thr))
+            rows.append((npx, J, t_pc, t_sh, t_old, t_new, t_c, t_eo, t_en,
+                         max(_rel(B.mass, A.mass), _rel(Cc[0], A.mass)),
+                         max(_rel(B.second, A.second), _rel(Cc[3], A.second)),
                          _rel(En, Eo), seg.shape[0]))
             print(f"done {npx}x{npx} J={J}", file=sys.stderr, flush=True)
 
     print(f"`python {' '.join(sys.argv)}`  \n{_machine()}; best of {args.repeat} warm runs, "
-          "times in ms.\n")
-    print("| image | J | power_cells | shapely | old integrate | integrate | cells | cells 1 thr "
-          "| old edges | edges | old/cells | cells/power_cells | max rel d mass | "
-          "max rel d second | max rel d edges |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for (npx, J, t_pc, t_sh, t_old, t_new, t_c, t_c1, t_eo, t_en, dm, ds, de, ne) in rows:
-        ms = [1e3 * t for t in (t_pc, t_sh, t_old, t_new, t_c, t_c1, t_eo, t_en)]
-        print(f"| {npx}x{npx} | {J} | " + " | ".join(f"{t:.2f}" for t in ms)
-              + f" | {t_old / t_c:.1f}x | {t_c / t_pc:.2f} | {dm:.1e} | {ds:.1e} | {de:.1e} |")
+          f"{args.clock} time in ms, threads={args.threads or 'default'}.\n")
+    print("| image | J | power_cells | shapely polygons | old integrate | integrate (shapely in) "
+          "| integrate_cells (CSR) | old edges | edges | old / CSR | CSR / power_cells "
+          "| max rel d mass | max rel d second | max rel d edges |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for (npx, J, t_pc, t_sh, t_old, t_new, t_c, t_eo, t_en, dm, ds, de, ne) in rows:
+        ms = [1e3 * t for t in (t_pc, t_sh, t_old, t_new, t_c, t_eo, t_en)]
+        print(f"| {npx}x{npx} | {J} | " + " | ".join(f"{t:.1f}" for t in ms)
+              + f" | {t_old / t_c:.0f}x | {t_c / t_pc:.2f} | {dm:.0e} | {ds:.0e} | {de:.0e} |")
 
 
 if __name__ == "__main__":

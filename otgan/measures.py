@@ -24,9 +24,11 @@ Polygon moments use the exact shoelace-type (Green) formulas: for a ring of vert
 
 with holes counted negatively; all cells are processed at once in numpy (no Python loop per
 polygon). For the image density the same Green formula runs on the antiderivative of the density
-along the pixel rows, the boundaries being cut at the pixel grid lines: exact, and linear in the
-number of boundary crossings of the grid, not in the number of pixels. The second moment about :math:`c_k` is computed on coordinates shifted by :math:`c_k`,
-which keeps it accurate for small cells far from the origin.
+along the pixel rows, the boundaries being cut at the pixel grid lines (numba kernels in
+``otgan._pixels``): exact, and linear in the number of boundary crossings of the grid plus the
+pixels covered (about the image's pixel count for the cells of a diagram). The second moment about
+:math:`c_k` is computed on coordinates shifted by :math:`c_k` (for the image, by a point of each
+polygon), which keeps it accurate for small cells far from the origin.
 
 References
 ----------
@@ -602,6 +604,10 @@ class ImageDensity(DensityMeasure):
                              f"{vx.shape} and {vy.shape}")
         if m and int((ptr + np.where(n > 0, n, 0)).max()) > vx.size:
             raise ValueError(f"{where}: 'ptr' + 'n' runs past the {vx.size} vertices")
+        if m and int(ptr.min()) < 0:
+            raise ValueError(f"{where}: 'ptr' must be non-negative; got {int(ptr.min())}")
+        if not (np.isfinite(vx).all() and np.isfinite(vy).all()):
+            raise ValueError(f"{where}: 'vx' and 'vy' must be finite (NaN or inf found)")
         c = np.zeros((m, 2)) if centers is None else np.asarray(centers, dtype=np.float64)
         if c.shape != (m, 2):
             raise ValueError(f"{where}: 'centers' must have shape ({m}, 2); got {c.shape}")
@@ -616,7 +622,7 @@ class ImageDensity(DensityMeasure):
         (:mod:`otgan._pixels`). The rings are read with shapely's vectorised
         ``get_coordinates`` (exteriors counter-clockwise, holes clockwise, i.e. negative) and
         integrated like :meth:`integrate_cells`. Cost: the (boundary piece, pixel) crossings
-        plus about the number of pixels inside the polygons.
+        plus about the number of pixels inside the polygons, whatever their order.
 
         Parameters
         ----------

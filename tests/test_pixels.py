@@ -234,7 +234,7 @@ def test_segments_random_on_grid_lines_outside():
     np.testing.assert_allclose(mu.line_integral([path]), [ref_path.sum()], rtol=1e-12)
 
 
-@pytest.mark.parametrize("bad", ["shape", "centers", "overrun"])
+@pytest.mark.parametrize("bad", ["shape", "centers", "overrun", "nan"])
 def test_integrate_cells_validation(bad):
     mu = ImageDensity(np.ones((2, 2)))
     ptr, n, vx, vy = np.array([0]), np.array([3]), np.array([0, 1, 0.0]), np.array([0, 0, 1.0])
@@ -245,6 +245,9 @@ def test_integrate_cells_validation(bad):
     elif bad == "centers":
         with pytest.raises(ValueError, match="integrate_cells: 'centers' must have shape"):
             mu.integrate_cells(ptr, n, vx, vy, np.zeros((2, 2)))
-    else:
+    elif bad == "overrun":
         with pytest.raises(ValueError, match="runs past the 3 vertices"):
             mu.integrate_cells(ptr, n + 1, vx, vy, c)
+    else:
+        with pytest.raises(ValueError, match="'vx' and 'vy' must be finite"):
+            mu.integrate_cells(ptr, n, vx, np.array([0, np.nan, 1.0]), c)
