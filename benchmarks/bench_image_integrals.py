@@ -1,7 +1,8 @@
 """Timing of the exact pixel-grid integrals of ``ImageDensity`` on power cells.
 
-For J random sites in the unit square at ``psi = 0`` and a smooth positive image (128 x 128 and
-512 x 512), times, best of ``--repeat`` warm runs:
+For J random sites in the unit square at ``psi = 0`` and an image (128 x 128 and 512 x 512;
+``--kind smooth``: two Gaussian bumps on a positive floor, ``binary``: a disk and a square), times,
+best of ``--repeat`` warm runs:
 
 - ``power_cells``: the uniform diagram's kernel (``otgan._power.power_cells``), for reference;
 - ``shapely``: building the cells' shapely polygons from its CSR output (what
@@ -23,7 +24,7 @@ It checks that old and new agree (largest relative difference of masses, second 
 edge masses) and prints a markdown table with the command and the machine.
 
 Usage: ``python benchmarks/bench_image_integrals.py [--sizes 5000 20000] [--images 128 512]
-[--repeat 5] [--threads 1] [--clock cpu]``
+[--repeat 5] [--threads 1] [--clock cpu] [--kind smooth]``
 """
 
 from __future__ import annotations
@@ -250,10 +251,15 @@ def _best(fn, repeat, clock):
     return best, out
 
 
-def _image(n):
-    """A smooth positive n x n image (two Gaussian bumps on a floor)."""
+def _image(n, kind="smooth"):
+    """An n x n image: ``smooth`` (two Gaussian bumps on a positive floor) or ``binary`` (a disk
+    and a square, white on black)."""
     u = (np.arange(n) + 0.5) / n
     X, Y = np.meshgrid(u, u)
+    if kind == "binary":
+        disk = (X - 0.35) ** 2 + (Y - 0.4) ** 2 < 0.06
+        square = (np.abs(X - 0.75) < 0.15) & (np.abs(Y - 0.75) < 0.15)
+        return (disk | square).astype(float)
     return (0.1 + np.exp(-((X - 0.3) ** 2 + (Y - 0.4) ** 2) / 0.02)
             + 0.7 * np.exp(-((X - 0.7) ** 2 + (Y - 0.7) ** 2) / 0.05))
 
@@ -289,6 +295,8 @@ def main(argv=None):
     ap.add_argument("--clock", choices=sorted(_CLOCK), default="cpu",
                     help="cpu: process CPU time (all threads; stable on a shared machine), "
                          "wall: elapsed time")
+    ap.add_argument("--kind", choices=["smooth", "binary"], default="smooth",
+                    help="the image: two Gaussian bumps on a floor, or a disk and a square")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
@@ -304,7 +312,7 @@ def main(argv=None):
 
     rows = []
     for npx in args.images:
-        mu = ImageDensity(_image(npx))
+        mu = ImageDensity(_image(npx, args.kind))
         old = OldImagePath(mu)
         tab = mu._tables()
         for J in args.sizes:
@@ -337,7 +345,7 @@ def main(argv=None):
             print(f"done {npx}x{npx} J={J}", file=sys.stderr, flush=True)
 
     print(f"`python {' '.join(sys.argv)}`  \n{_machine()}; best of {args.repeat} warm runs, "
-          f"{args.clock} time in ms, threads={args.threads or 'default'}.\n")
+          f"{args.clock} time in ms, threads={args.threads or 'default'}, {args.kind} image.\n")
     print("| image | J | power_cells | shapely polygons | old integrate | integrate (shapely in) "
           "| integrate_cells (CSR) | old edges | edges | old / CSR | CSR / power_cells "
           "| max rel d mass | max rel d second | max rel d edges |")

@@ -245,6 +245,22 @@ def _ring(p, m, vx, vy, xs, ys, rho, nr, nc):
                 Xb = x1 - ox
                 Yb = y1 - oy
             elif tx <= ty:
+                if located:
+                    # a vertical line between two pixels of equal density (or outside the
+                    # rows) does not change R_q: the piece goes on across it
+                    k2 = k + sk
+                    if not (0 <= r < nr):
+                        same = True
+                    else:
+                        ra = rho[r, k] if 0 <= k < nc else 0.0
+                        rb = rho[r, k2] if 0 <= k2 < nc else 0.0
+                        same = ra == rb
+                    if same:
+                        ix += 1
+                        kk += sk
+                        k = k2
+                        tx = (xs[kk] - x0) * idX if ix < nx else 2.0
+                        continue
                 tb = min(max(tx, ta), 1.0)
                 Xb = xs[kk] - ox
                 Yb = Y0 + tb * dY

@@ -251,3 +251,15 @@ def test_integrate_cells_validation(bad):
     else:
         with pytest.raises(ValueError, match="'vx' and 'vy' must be finite"):
             mu.integrate_cells(ptr, n, vx, np.array([0, np.nan, 1.0]), c)
+
+
+def test_binary_image_runs_of_equal_pixels():
+    """A disk in black: most grid lines separate equal pixels (the kernel does not cut there)."""
+    rng = np.random.default_rng(6)
+    u = (np.arange(20) + 0.5) / 20
+    X, Y = np.meshgrid(u, u)
+    img = ((X - 0.45) ** 2 + (Y - 0.55) ** 2 < 0.1).astype(float)
+    mu = ImageDensity(img)
+    polys = [_convex(rng, 10, [-0.1, -0.1], [1.1, 1.1]) for _ in range(6)]
+    polys += [_convex(rng, 6, [0.3, 0.3], [0.5, 0.45]) for _ in range(6)]
+    _check(mu, img, (0.0, 1.0, 0.0, 1.0), polys, rng.random((len(polys), 2)))
