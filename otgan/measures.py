@@ -24,9 +24,11 @@ Polygon moments use the exact shoelace-type (Green) formulas: for a ring of vert
 
 with holes counted negatively; all cells are processed at once in numpy (no Python loop per
 polygon). For the image density the same Green formula runs on the antiderivative of the density
-along the pixel rows, the boundaries being cut at the pixel grid lines: exact, and linear in the
-number of boundary crossings of the grid, not in the number of pixels. The second moment about :math:`c_k` is computed on coordinates shifted by :math:`c_k`,
-which keeps it accurate for small cells far from the origin.
+along the pixel rows, the boundaries being cut at the pixel grid lines (numba kernels in
+``otgan._pixels``): exact, and linear in the number of boundary crossings of the grid plus the
+pixels covered (about the image's pixel count for the cells of a diagram). The second moment about
+:math:`c_k` is computed on coordinates shifted by :math:`c_k` (for the image, by a point of each
+polygon), which keeps it accurate for small cells far from the origin.
 
 References
 ----------
@@ -43,6 +45,7 @@ import numpy as np
 import shapely
 import torch
 
+from ._pixels import grid_tables, ring_integrals, segment_integrals
 from ._utils import (
     as_float_array,
     as_rng,
@@ -519,7 +522,7 @@ class ImageDensity(DensityMeasure):
         # pixels of positive density (row 0 = top), for sampling
         rows, cols = np.nonzero(self.weights > 0)
         self._rows, self._cols = rows, cols
-        self._cum = None
+        self._grid_tables = None
 
     def __repr__(self):
         return f"ImageDensity(shape={self.shape}, extent={self.extent})"
@@ -555,79 +558,71 @@ class ImageDensity(DensityMeasure):
         y = self.extent[3] - (self._rows[k] + u[:, 1]) * h
         return np.stack([x, y], axis=1)
 
-    # -- exact integration by Green's formula on the pixel grid ------------------------------
-    #
-    # With R_q(x, y) = int_{-inf}^x q(t, y) rho(t, y) dt (piecewise polynomial in x on each
-    # pixel row, continuous), int_P q rho dA = oint_{dP} R_q dy for q in {1, x, x^2} and
-    # int_P y^k rho dA = oint_{dP} y^k R_1 dy. The boundary is cut at the grid lines so that each
-    # piece lies in one pixel, where the integrand is a polynomial of degree <= 3 in the
-    # piece's parameter: Simpson's rule integrates it exactly.
+    # -- exact integration by Green's formula on the pixel grid (kernels in otgan._pixels) ------
 
-    def _grid(self):
-        """Cumulative row integrals C_q[r, c] = R_q at the left edge of column c (nc + 1
-        columns), in coordinates centred on the extent."""
-        if getattr(self, "_cum", None) is None:
-            xmin, xmax = self.extent[:2]
-            w = self.pixel_size[0]
-            nr, nc = self.shape
-            xs = (xmin - xmax) / 2 + w * np.arange(nc + 1)  # centred column edges
-            rho = self.density_values
-            cum = []
-            for q in (1, 2, 3):  # int x^(q-1) rho dx over each pixel: rho (x1^q - x0^q) / q
-                inc = rho * (xs[1:] ** q - xs[:-1] ** q) / q
-                cum.append(np.concatenate([np.zeros((nr, 1)), np.cumsum(inc, axis=1)], axis=1))
-            self._cum = (xs, cum)
-        return self._cum
+    def _tables(self):
+        """The grid arrays ``(xs, ys, rho)`` of :func:`otgan._pixels.grid_tables` (cached; plain
+        numpy arrays, so the measure still pickles)."""
+        if getattr(self, "_grid_tables", None) is None:
+            self._grid_tables = grid_tables(self.extent, self.shape, self.density_values)
+        return self._grid_tables
 
-    def _pieces(self, a, b):
-        """Cut segments [a_k, b_k] (centred coordinates) at the grid lines inside the extent.
+    def integrate_cells(self, ptr, n, vx, vy, centers=None):
+        r"""Exact integrals over polygons in CSR form, as the power-cell kernel gives them.
 
-        Returns the pieces' end points, their segment index, and the (row, col) of the pixel
-        holding each piece (col clamped to [-1, nc], row -1 / nr outside)."""
-        xmin, xmax, ymin, ymax = self.extent
-        w, h = self.pixel_size
-        nr, nc = self.shape
-        x0 = (xmin - xmax) / 2
-        y1 = (ymax - ymin) / 2
-        E = a.shape[0]
-        ts, owners = [np.zeros(E), np.ones(E)], [np.arange(E), np.arange(E)]
-        for ua, ub, kmax in (((a[:, 0] - x0) / w, (b[:, 0] - x0) / w, nc),
-                             ((y1 - a[:, 1]) / h, (y1 - b[:, 1]) / h, nr)):
-            lo = np.maximum(np.floor(np.minimum(ua, ub)) + 1, 0)
-            hi = np.minimum(np.ceil(np.maximum(ua, ub)) - 1, kmax)
-            cnt = np.maximum(hi - lo + 1, 0).astype(np.int64)
-            own = np.repeat(np.arange(E), cnt)
-            if own.size:
-                start = np.cumsum(cnt) - cnt
-                k = lo[own] + (np.arange(own.size) - start[own])
-                ts.append((k - ua[own]) / (ub - ua)[own])
-                owners.append(own)
-        t = np.concatenate(ts)
-        own = np.concatenate(owners)
-        order = np.lexsort((t, own))
-        t, own = t[order], own[order]
-        keep = own[1:] == own[:-1]
-        e = own[:-1][keep]
-        t0, t1 = t[:-1][keep], t[1:][keep]
-        d = b[e] - a[e]
-        p0 = a[e] + t0[:, None] * d
-        p1 = a[e] + t1[:, None] * d
-        mid = (p0 + p1) / 2
-        col = np.clip(np.floor((mid[:, 0] - x0) / w).astype(np.int64), -1, nc)
-        row = np.clip(np.floor((y1 - mid[:, 1]) / h).astype(np.int64), -1, nr)
-        return p0, p1, e, row, col
+        Polygon ``i`` has the vertices ``(vx[ptr[i] + t], vy[ptr[i] + t])``,
+        ``0 <= t < n[i]``, counter-clockwise, the closing edge implied (no vertex repeated);
+        fewer than 3 vertices is an empty polygon. Same integrals as :meth:`integrate`
+        (Green's formula on the pixel rows, see :mod:`otgan._pixels`), without building
+        shapely geometries. A clockwise ring counts negatively.
 
-    def _shift(self):
-        xmin, xmax, ymin, ymax = self.extent
-        return np.array([(xmin + xmax) / 2, (ymin + ymax) / 2])
+        Parameters
+        ----------
+        ptr, n : int arrays (m,)
+        vx, vy : float arrays
+            Vertex coordinates (absolute).
+        centers : array (m, 2), optional
+            Centres :math:`c_i` of the second moments (default: the origin).
+
+        Returns
+        -------
+        PolygonIntegrals
+            :math:`\mu(P_i)`, :math:`\int_{P_i} x \, d\mu`,
+            :math:`\int_{P_i} \|x - c_i\|^2 d\mu`; parts outside the extent carry no mass.
+        """
+        where = "ImageDensity.integrate_cells"
+        ptr = np.asarray(ptr)
+        n = np.asarray(n)
+        m = ptr.shape[0] if ptr.ndim == 1 else -1
+        if ptr.ndim != 1 or n.shape != ptr.shape:
+            raise ValueError(f"{where}: 'ptr' and 'n' must be 1D of the same length; got "
+                             f"{ptr.shape} and {n.shape}")
+        vx = np.asarray(vx, dtype=np.float64)
+        vy = np.asarray(vy, dtype=np.float64)
+        if vx.shape != vy.shape or vx.ndim != 1:
+            raise ValueError(f"{where}: 'vx' and 'vy' must be 1D of the same length; got "
+                             f"{vx.shape} and {vy.shape}")
+        if m and int((ptr + np.where(n > 0, n, 0)).max()) > vx.size:
+            raise ValueError(f"{where}: 'ptr' + 'n' runs past the {vx.size} vertices")
+        if m and int(ptr.min()) < 0:
+            raise ValueError(f"{where}: 'ptr' must be non-negative; got {int(ptr.min())}")
+        if not (np.isfinite(vx).all() and np.isfinite(vy).all()):
+            raise ValueError(f"{where}: 'vx' and 'vy' must be finite (NaN or inf found)")
+        c = np.zeros((m, 2)) if centers is None else np.asarray(centers, dtype=np.float64)
+        if c.shape != (m, 2):
+            raise ValueError(f"{where}: 'centers' must have shape ({m}, 2); got {c.shape}")
+        mass, fx, fy, second = ring_integrals(ptr, n, vx, vy, c[:, 0], c[:, 1], *self._tables())
+        return PolygonIntegrals(mass, np.stack([fx, fy], axis=1), second)
 
     def integrate(self, polygons, centers=None):
         r"""Exact integrals over polygons (Green's formula on the pixel grid).
 
         Each polygon boundary is cut at the pixel grid lines; on each piece the antiderivative
-        of the piecewise-constant density along the rows is a polynomial, integrated exactly.
-        Cost: linear in the number of (boundary piece, pixel) crossings, whatever the number of
-        pixels inside the polygons.
+        of the piecewise-constant density along the rows is a polynomial, integrated exactly
+        (:mod:`otgan._pixels`). The rings are read with shapely's vectorised
+        ``get_coordinates`` (exteriors counter-clockwise, holes clockwise, i.e. negative) and
+        integrated like :meth:`integrate_cells`. Cost: the (boundary piece, pixel) crossings
+        plus about the number of pixels inside the polygons, whatever their order.
 
         Parameters
         ----------
@@ -645,56 +640,22 @@ class ImageDensity(DensityMeasure):
         centers = np.zeros((m, 2)) if centers is None else np.asarray(centers, np.float64)
         centers = centers.reshape(m, 2)
         geoms = np.where(np.equal(geoms, None), shapely.Polygon(), geoms)
-        sh = self._shift()
-        mass = np.zeros(m)
-        fx, fy, sxx, syy = np.zeros(m), np.zeros(m), np.zeros(m), np.zeros(m)
         parts, part_of = shapely.get_parts(geoms, return_index=True)
         keep = shapely.get_type_id(parts) == 3
-        parts, part_of = parts[keep], part_of[keep]
+        parts, part_of = shapely.orient_polygons(parts[keep]), part_of[keep]
         rings, ring_part = shapely.get_rings(parts, return_index=True)
-        if rings.size:
-            exterior = np.r_[True, ring_part[1:] != ring_part[:-1]]
-            coords, ring = shapely.get_coordinates(rings, return_index=True)
-            coords = coords - sh
-            # orientation of each ring (+1 counter-clockwise), holes counted negatively
-            same = ring[1:] == ring[:-1]
-            a, b, er = coords[:-1][same], coords[1:][same], ring[:-1][same]
-            cross = np.bincount(er, a[:, 0] * b[:, 1] - b[:, 0] * a[:, 1], rings.size)
-            sign = np.where(exterior, 1.0, -1.0) * np.sign(cross)
-            owner = part_of[ring_part]  # geometry of each ring
-            p0, p1, e, row, col = self._pieces(a, b)
-            inrow = (row >= 0) & (row < self.shape[0])
-            p0, p1, e, row, col = p0[inrow], p1[inrow], e[inrow], row[inrow], col[inrow]
-            xs, (c0, c1, c2) = self._grid()
-            nc = self.shape[1]
-            inside = (col >= 0) & (col < nc)
-            cc = np.maximum(col, 0)
-            rho = np.where(inside, self.density_values[row, np.minimum(cc, nc - 1)], 0.0)
-            xc = xs[cc]
-            C0, C1, C2 = c0[row, cc], c1[row, cc], c2[row, cc]
-            dy = p1[:, 1] - p0[:, 1]
-            wgt = sign[er[e]] * dy / 6.0
-            g = owner[er[e]]
-            acc = [np.zeros(e.size) for _ in range(5)]
-            for p, coef in ((p0, 1.0), ((p0 + p1) / 2, 4.0), (p1, 1.0)):
-                x, y = p[:, 0], p[:, 1]
-                r0 = C0 + rho * (x - xc)
-                acc[0] += coef * r0
-                acc[1] += coef * (C1 + rho * (x * x - xc * xc) / 2)
-                acc[2] += coef * y * r0
-                acc[3] += coef * (C2 + rho * (x**3 - xc**3) / 3)
-                acc[4] += coef * y * y * r0
-            mass = np.bincount(g, wgt * acc[0], m)
-            fx = np.bincount(g, wgt * acc[1], m)
-            fy = np.bincount(g, wgt * acc[2], m)
-            sxx = np.bincount(g, wgt * acc[3], m)
-            syy = np.bincount(g, wgt * acc[4], m)
-        # moments in original coordinates: x = x' + sh; second moment about c = c' + sh
-        cp = centers - sh
-        first = np.stack([fx, fy], axis=1)
-        second = sxx + syy - 2 * (cp * first).sum(axis=1) + (cp * cp).sum(axis=1) * mass
-        first = first + sh * mass[:, None]
-        return PolygonIntegrals(mass, first, second)
+        if rings.size == 0:
+            return PolygonIntegrals(np.zeros(m), np.zeros((m, 2)), np.zeros(m))
+        coords, ring = shapely.get_coordinates(rings, return_index=True)
+        count = np.bincount(ring, minlength=rings.size)
+        ptr = np.cumsum(count) - count
+        owner = part_of[ring_part]
+        c = centers[owner]
+        mass, fx, fy, second = ring_integrals(ptr, count - 1, coords[:, 0], coords[:, 1],
+                                              c[:, 0], c[:, 1], *self._tables())
+        first = np.stack([np.bincount(owner, fx, m), np.bincount(owner, fy, m)], axis=1)
+        return PolygonIntegrals(np.bincount(owner, mass, m), first,
+                                np.bincount(owner, second, m))
 
     def line_integral(self, segments):
         r""":math:`\int_{S_k} \rho \, ds`, exactly: the segments are cut at the pixel grid lines
@@ -704,41 +665,19 @@ class ImageDensity(DensityMeasure):
         where = "ImageDensity.line_integral"
         s = self._segment_array(segments, where)
         if s is not None:
-            a, b, owner, m = s[:, 0], s[:, 1], np.arange(s.shape[0]), s.shape[0]
-        else:
-            geoms = _as_geometries(segments, where)
-            m = geoms.shape[0]
-            geoms = np.where(np.equal(geoms, None), shapely.LineString(), geoms)
-            parts, part_of = shapely.get_parts(geoms, return_index=True)
-            coords, idx = shapely.get_coordinates(parts, return_index=True)
-            same = idx[1:] == idx[:-1]
-            a, b = coords[:-1][same], coords[1:][same]
-            owner = part_of[idx[:-1][same]]
+            return segment_integrals(s[:, 0, 0], s[:, 0, 1], s[:, 1, 0], s[:, 1, 1],
+                                     *self._tables())
+        geoms = _as_geometries(segments, where)
+        m = geoms.shape[0]
+        geoms = np.where(np.equal(geoms, None), shapely.LineString(), geoms)
+        parts, part_of = shapely.get_parts(geoms, return_index=True)
+        coords, idx = shapely.get_coordinates(parts, return_index=True)
+        same = idx[1:] == idx[:-1]
+        a, b = coords[:-1][same], coords[1:][same]
         if a.shape[0] == 0:
             return np.zeros(m)
-        sh = self._shift()
-        p0, p1, e, row, col = self._pieces(a - sh, b - sh)
-        nr, nc = self.shape
-        w, h = self.pixel_size
-        x0 = (self.extent[0] - self.extent[1]) / 2
-        y1 = (self.extent[3] - self.extent[2]) / 2
-        pad = np.pad(self.density_values, 1)  # 0 outside the extent
-
-        def dens(r, c):
-            return pad[np.clip(r, -1, nr) + 1, np.clip(c, -1, nc) + 1]
-
-        rho = dens(row, col)
-        mid = (p0 + p1) / 2
-        u = (mid[:, 0] - x0) / w
-        v = (y1 - mid[:, 1]) / h
-        on_v = (p0[:, 0] == p1[:, 0]) & (np.abs(u - np.round(u)) < 1e-9)
-        on_h = (p0[:, 1] == p1[:, 1]) & (np.abs(v - np.round(v)) < 1e-9)
-        ku = np.round(u).astype(np.int64)
-        kv = np.round(v).astype(np.int64)
-        rho = np.where(on_v, (dens(row, ku - 1) + dens(row, ku)) / 2, rho)
-        rho = np.where(on_h, (dens(kv - 1, col) + dens(kv, col)) / 2, rho)
-        length = np.hypot(p1[:, 0] - p0[:, 0], p1[:, 1] - p0[:, 1])
-        return np.bincount(owner[e], rho * length, m)
+        val = segment_integrals(a[:, 0], a[:, 1], b[:, 0], b[:, 1], *self._tables())
+        return np.bincount(part_of[idx[:-1][same]], val, m)
 
 
 class Discrete(Measure):
