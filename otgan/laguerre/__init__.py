@@ -55,10 +55,10 @@ from ..costs import get_cost
 from ..ctransform import c_transform
 from ..measures import DensityMeasure, Uniform, as_domain
 from ._contract import CellDiagram
+from ._raster import LaguerreRaster, raster
 from ._sites import check_distinct, check_sites
 from .apollonius import ApolloniusDiagrams, W1Diagram
 from .power import LaguerreDiagram, PowerDiagrams
-from ._raster import LaguerreRaster, raster
 
 __all__ = [
     "ApolloniusDiagrams",

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 import shapely
 
 from .._utils import GeometryError
-from ..measures import Uniform, polygon_moments
+from ..measures import ImageDensity, Uniform, polygon_moments
 from ._contract import CellDiagram
 from ._power import PowerTree, edge_pairs, gather, power_cells, symmetric_csr
 
@@ -210,8 +210,11 @@ class PowerDiagrams:
         if not self.box:
             shapely.prepare(domain)
             self._btree = shapely.STRtree(_boundary_segments(domain))
-        self.same_uniform = type(measure) is Uniform and (
-            measure.domain is domain or bool(shapely.equals(measure.domain, domain)))
+        on_domain = measure.domain is domain or bool(shapely.equals(measure.domain, domain))
+        self.same_uniform = type(measure) is Uniform and on_domain
+        # an image on its own extent: the box-clipped cells are the cells, integrated against
+        # the pixel grid straight from the kernel's vertex arrays (no shapely polygons)
+        self.image_cells = self.box and on_domain and isinstance(measure, ImageDensity)
 
     def __call__(self, psi, where="laguerre.diagram") -> LaguerreDiagram:
         yn, pn, dom, measure = self.y, psi, self.domain, self.measure
@@ -314,6 +317,14 @@ class PowerDiagrams:
         if same_uniform:
             A = measure.area
             diag.update(masses=areas / A, barycenters=centroids, moments=second / A)
+            return LaguerreDiagram(**diag)
+        if self.image_cells:
+            integ = measure.integrate_cells(cells.ptr, n, cells.vx, cells.vy, yn)
+            masses = np.where(empty, 0.0, integ.mass)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                bary = np.where((masses > 0)[:, None], integ.first / masses[:, None], np.nan)
+            diag.update(masses=masses, barycenters=bary,
+                        moments=np.where(empty, 0.0, integ.second))
             return LaguerreDiagram(**diag)
         # general measure: integrate over the cells now, along the edges when edge_mass is used
         tmp = LaguerreDiagram(masses=areas, barycenters=centroids, moments=second, **diag)
