@@ -48,9 +48,7 @@ Mescheder, Geiger, Nowozin (2018). Which training methods for GANs do actually c
 from __future__ import annotations
 
 import numbers
-import os
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,7 +68,14 @@ from .._utils import (
 from ..costs import get_cost
 from ..distributed import ShardedAveragedSGD, gather_rows, is_distributed, shard_bounds
 from ..distributed import c_transform as sharded_c_transform
-from ..errors import CheckpointError
+from .checkpoint import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION,
+    check_checkpoint,
+    data_fingerprint,
+    read_checkpoint,
+    write_checkpoint,
+)
 from .losses import critic_loss, discriminator_loss, generator_loss, wgan_generator_loss
 from .models import MLPDiscriminator, MLPGenerator
 from .penalties import clip_weights, gradient_penalty, lipschitz_estimate, r1_penalty, r2_penalty
@@ -215,12 +220,6 @@ LOSS_OPTIONS = {
 #: Options that apply to some optimizers only (``betas``: Adam; ``momentum``: SGD, RMSprop).
 OPTIMIZER_OPTIONS = {"betas": ("adam",), "momentum": ("sgd", "rmsprop")}
 
-#: Checkpoint format written by :meth:`Trainer.save` (``state["format"]``, ``["version"]``).
-CHECKPOINT_FORMAT = "otgan.gan.Trainer checkpoint"
-CHECKPOINT_VERSION = 1
-# configuration entries a checkpoint must share with the trainer loading it
-_STRUCTURAL = ("loss", "data_shape", "data_checksum", "dtype", "latent_dim", "step",
-               "optimizer")
 
 
 def _foreign_options(loss, optimizer, given, where):
@@ -445,6 +444,8 @@ class Trainer:
             raise ValueError(f"{where}: 'data' must have shape (J, d); got {tuple(y.shape)}")
         if not torch.isfinite(y).all():
             raise ValueError(f"{where}: 'data' contains NaN or inf")
+        # the data as given (dtype, shape, bytes in order) identify them in checkpoints
+        self._data_id = (str(y.dtype).replace("torch.", ""), data_fingerprint(y))
         self.data = y.to(device=self.device, dtype=dtype)
         J, d = self.data.shape
         if snapshot_grid is not None:
@@ -839,12 +840,12 @@ class Trainer:
     @property
     def config(self) -> dict:
         """The trainer's configuration, as stored in checkpoints: the loss and its options in
-        use, the data's shape, dtype and a checksum (float64 sum and sum of squares), the noise
-        dimension, the training step mode, the optimizer and its settings."""
-        y = self.data.detach().to(torch.float64)
+        use, the data's shape, dtype (as given) and fingerprint
+        (:func:`otgan.gan.checkpoint.data_fingerprint`: a hash of their bytes in order), the
+        noise dimension, the training step mode, the optimizer and its settings."""
         return {
             "loss": self.loss, "data_shape": tuple(self.data.shape),
-            "data_checksum": (float(y.sum()), float((y * y).sum())),
+            "data_dtype": self._data_id[0], "data_fingerprint": self._data_id[1],
             "dtype": str(self.dtype).replace("torch.", ""),
             "latent_dim": int(self.generator.latent_dim), "step": self.step_mode,
             "optimizer": self.optimizer_name, "lr_g": self.lr_g, "lr_d": self.lr_d,
@@ -855,45 +856,6 @@ class Trainer:
             "cost": repr(self.cost), "asgd_gamma": self.asgd_gamma, "psi_init": self.psi_init,
             "n_gen_steps": self.n_gen_steps, "world_size": self.world_size,
         }
-
-    def _check_checkpoint(self, state, where, path=None):
-        """CheckpointError unless ``state`` is a checkpoint of this format whose structural
-        configuration matches this trainer; a warning naming the other settings that differ."""
-        src = f"{os.fspath(path)!r}" if path is not None else "the state"
-        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-            got = (f"a dict with keys {sorted(map(str, state))[:8]}" if isinstance(state, dict)
-                   else f"a {type(state).__name__}")
-            raise CheckpointError(
-                f"{where}: {src} is not a Trainer checkpoint (no format "
-                f"{CHECKPOINT_FORMAT!r}); got {got}. Write checkpoints with Trainer.save",
-                path=path)
-        version = state.get("version")
-        if version != CHECKPOINT_VERSION:
-            raise CheckpointError(
-                f"{where}: {src} has checkpoint format version {version!r}; this otgan reads "
-                f"version {CHECKPOINT_VERSION}", path=path)
-        saved, now = state.get("config") or {}, self.config
-
-        def same(a, b):
-            if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-                return len(a) == len(b) and all(same(u, v) for u, v in zip(a, b))
-            if isinstance(a, float) and isinstance(b, float):
-                return a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b))
-            return a == b
-
-        diff = [k for k in now if not same(_plain(saved.get(k)), _plain(now[k]))]
-        hard = [k for k in diff if k in _STRUCTURAL]
-        if hard:
-            detail = "; ".join(f"{k}: checkpoint {saved.get(k)!r}, this trainer {now[k]!r}"
-                               for k in hard)
-            raise CheckpointError(
-                f"{where}: {src} was written by a trainer with another configuration ({detail}). "
-                "Build the trainer with the same loss, data and models to resume", path=path,
-                mismatches=hard)
-        if diff:
-            detail = "; ".join(f"{k}: checkpoint {saved.get(k)!r}, now {now[k]!r}" for k in diff)
-            warnings.warn(f"{where}: resuming {src} with other settings ({detail}); the run will "
-                          "not continue as the original would have", UserWarning, stacklevel=4)
 
     def state_dict(self) -> dict:
         """Everything needed to resume: models, optimisers, psi / ASGD, random streams, records.
@@ -945,7 +907,8 @@ class Trainer:
         return self._restore(state, "gan.Trainer.load_state_dict", None)
 
     def _restore(self, state, where, path):
-        self._check_checkpoint(state, where, path)
+        check_checkpoint(state, self.config, data=self.data, where=where, path=path,
+                         stacklevel=4)
         if self.world_size > 1 and len(state.get("gen_states") or ()) != self.world_size:
             n = len(state.get("gen_states") or ()) or 1
             raise ValueError(f"gan.Trainer.load_state_dict: the checkpoint was written by {n} "
@@ -992,7 +955,7 @@ class Trainer:
         """
         state = self.state_dict()
         if self.rank == 0:
-            torch.save(state, os.fspath(path))
+            write_checkpoint(state, path)
         if self.world_size > 1:
             dist.barrier()
 
@@ -1009,22 +972,8 @@ class Trainer:
             the file.
         """
         where = "gan.Trainer.load"
-        try:
-            state = torch.load(os.fspath(path), map_location=self.device, weights_only=False)
-        except (FileNotFoundError, IsADirectoryError, PermissionError):
-            raise
-        except Exception as exc:  # truncated zip, pickle of something else, ...
-            raise CheckpointError(
-                f"{where}: {os.fspath(path)!r} is not a readable checkpoint ({type(exc).__name__}:"
-                f" {exc}). Was it written completely by Trainer.save?", path=path) from exc
+        state = read_checkpoint(path, map_location=self.device, where=where)
         return self._restore(state, where, path)
-
-
-def _plain(v):
-    """Configuration values compared as plain Python (tuples for lists, None kept)."""
-    if isinstance(v, (list, tuple)):
-        return tuple(_plain(u) for u in v)
-    return v
 
 
 def train(data, n_iter: int, **kwargs) -> TrainResult:
