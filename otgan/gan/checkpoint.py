@@ -28,6 +28,7 @@ import warnings
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from .._utils import to_numpy
 from ..errors import CheckpointError
@@ -36,6 +37,7 @@ __all__ = [
     "CHECKPOINT_FORMAT",
     "CHECKPOINT_VERSION",
     "STRUCTURAL",
+    "Checkpointing",
     "check_checkpoint",
     "data_fingerprint",
     "legacy_data_checksum",
@@ -166,9 +168,9 @@ def check_checkpoint(state, config: dict, *, data, where: str, path=None, stackl
             f"{where}: {src} has checkpoint format version {version!r}; this otgan reads "
             f"versions {', '.join(map(str, _READABLE))}", path=path)
     saved, now = dict(state.get("config") or {}), dict(config)
-    if version == 1:  # a checksum instead of the fingerprint
-        for k in ("data_dtype", "data_fingerprint"):
-            now.pop(k, None)
+    if version == 1:  # a checksum instead of the fingerprint, and defaults of unused options
+        now = {k: v for k, v in now.items()
+               if v is not None and k not in ("data_dtype", "data_fingerprint")}
         now["data_checksum"] = legacy_data_checksum(data)
     diff = [k for k in now if not _same(_plain(saved.get(k)), _plain(now[k]))]
     hard = [k for k in diff if k in STRUCTURAL]
@@ -238,3 +240,129 @@ def write_checkpoint(state: dict, path) -> None:
         The file (overwritten).
     """
     torch.save(state, os.fspath(path))
+
+
+# the settings a checkpoint records besides the data, the dtype and the noise dimension
+_CONFIG = ("lr_g", "lr_d", "betas", "momentum", "batch_size", "n_critic", "n_inner", "warmup",
+           "clip", "gp_weight", "gp_one_sided", "gp_pairs", "r1_gamma", "r2_gamma", "cost",
+           "asgd_gamma", "psi_init", "n_gen_steps")
+
+
+class Checkpointing:
+    """Checkpoints of :class:`otgan.gan.trainer.Trainer` (its base class).
+
+    The trainer provides ``options``, ``data``, ``generator``, ``opt_g``, ``game``,
+    ``streams``, ``records``, ``iteration``, ``rank`` and ``world_size``; a checkpoint holds
+    the configuration, the generator and its optimiser, the game's state (discriminator or
+    ``psi`` and ASGD), the random streams and the records.
+    """
+
+    @property
+    def config(self) -> dict:
+        """The configuration stored in checkpoints: the loss and the options in use, the data's
+        shape, dtype (as given) and fingerprint (:func:`otgan.gan.checkpoint.data_fingerprint`),
+        the noise dimension, the step mode and the optimizer."""
+        s = self._settings
+        return {"loss": self.loss, "data_shape": tuple(self.data.shape),
+                "data_dtype": self._data_id[0], "data_fingerprint": self._data_id[1],
+                "dtype": str(self.dtype).replace("torch.", ""),
+                "latent_dim": int(self.generator.latent_dim), "step": self.options.step,
+                "optimizer": self.options.optimizer.optimizer,
+                **{k: repr(s[k]) if k == "cost" and s[k] is not None else s[k] for k in _CONFIG},
+                "world_size": self.world_size}
+
+    def state_dict(self) -> dict:
+        """Everything needed to resume: models, optimisers, psi / ASGD, random streams, records.
+
+        In a process group this is a collective (call it on every rank): ``psi`` and the ASGD
+        state are gathered whole, and ``gen_states`` holds every rank's noise stream.
+
+        Returns
+        -------
+        dict
+            A checkpoint of format :data:`~otgan.gan.checkpoint.CHECKPOINT_FORMAT`.
+        """
+        return {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+                "config": self.config, "iteration": self.iteration,
+                "train_time": self._train_time, "generator": self.generator.state_dict(),
+                "opt_g": None if self.opt_g is None else self.opt_g.state_dict(),
+                **self.game.state_dict(), **self.streams.state_dict(),
+                **self.records.state_dict()}
+
+    def load_state_dict(self, state: dict) -> Checkpointing:
+        """Restore a :meth:`state_dict` into a trainer built with the same arguments and data.
+
+        In a process group: on every rank, with the same number of processes.
+
+        Parameters
+        ----------
+        state : dict
+            A checkpoint.
+
+        Returns
+        -------
+        Trainer
+            ``self``.
+
+        Raises
+        ------
+        otgan.errors.CheckpointError
+            Not a checkpoint of a readable version, or one of another structural configuration
+            (loss, data shape, dtype or fingerprint, noise dimension, step mode, optimizer),
+            naming every mismatch; other settings that differ give a warning naming them.
+        """
+        return self._restore(state, "gan.Trainer.load_state_dict", None)
+
+    def _restore(self, state, where, path):
+        check_checkpoint(state, self.config, data=self.data, where=where, path=path,
+                         stacklevel=4)
+        self.streams.load_state_dict(state, self.rank)
+        self.iteration, self._train_time = int(state["iteration"]), float(state["train_time"])
+        self.generator.load_state_dict(state["generator"])
+        if self.opt_g is not None:
+            self.opt_g.load_state_dict(state["opt_g"])
+        self.game.load_state_dict(state)
+        self.records.load_state_dict(state)
+        return self
+
+    def save(self, path) -> None:
+        """Write a checkpoint (``torch.save`` of :meth:`state_dict`).
+
+        In a process group, call it on every rank: rank 0 writes the file, and every rank
+        returns once it is written.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file.
+        """
+        state = self.state_dict()
+        if self.rank == 0:
+            write_checkpoint(state, path)
+        if self.world_size > 1:
+            dist.barrier()
+
+    def load(self, path) -> Checkpointing:
+        """Load a checkpoint written by :meth:`save` (a trusted file: it holds numpy states).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file.
+
+        Returns
+        -------
+        Trainer
+            ``self``.
+
+        Raises
+        ------
+        FileNotFoundError
+            No such file.
+        otgan.errors.CheckpointError
+            A truncated or foreign file, or a checkpoint the trainer cannot resume (see
+            :meth:`load_state_dict`); the message names the file.
+        """
+        where = "gan.Trainer.load"
+        return self._restore(read_checkpoint(path, map_location=self.device, where=where),
+                             where, path)
