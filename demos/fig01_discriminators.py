@@ -59,7 +59,7 @@ def stage(data, generator, discriminator, step, n_iter, *, seed, n_grid, device,
 
 def draw(ax, snap, data, title, colorbar=False):
     """One slide: landscape (image convention), samples, data."""
-    plot.landscape(ax, snap.grid_values[::-1], extent=EXTENT, vmin=0.0, vmax=1.0,
+    plot.landscape(ax, snap.grid_values, extent=EXTENT, vmin=0.0, vmax=1.0,
                    colorbar=colorbar, label="D(x)")
     plot.samples(ax, snap.samples, label=None)
     plot.data(ax, data, label=None)

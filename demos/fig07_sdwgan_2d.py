@@ -34,7 +34,7 @@ EXTENT = (0.0, 1.0, 0.0, 1.0)
 
 def draw(ax, snap, data, title):
     """Landscape ``psi^c`` (light), Laguerre cells (orange), samples, data; image convention."""
-    plot.landscape(ax, snap.grid_values[::-1], extent=EXTENT, vmax=2.5 * snap.grid_values.max()
+    plot.landscape(ax, snap.grid_values, extent=EXTENT, vmax=2.5 * snap.grid_values.max()
                    if snap.grid_values.max() > 0 else None)
     cells = laguerre.diagram(data, snap.psi.astype(np.float64))
     plot.polygons(ax, cells.polygons, linewidth=1.8)

@@ -48,7 +48,7 @@ METHODS = (
 
 def draw(ax, snap, data, title):
     """Critic landscape minus its mean (image convention), samples, data; returns the image."""
-    v = snap.grid_values[::-1]
+    v = snap.grid_values
     plot.landscape(ax, v - v.mean(), extent=EXTENT)
     plot.samples(ax, snap.samples, label=None)
     plot.data(ax, data, label=None)

@@ -43,8 +43,8 @@ def main(out):
 def train(out):
     tr = Trainer(DATA, **KW)
     gen_states = [None] * dist.get_world_size()
-    dist.all_gather_object(gen_states, tr._gen.get_state())
-    shard = (tr._shard, tuple(tr.psi.shape))
+    dist.all_gather_object(gen_states, tr.streams.train.get_state())
+    shard = (tr.game.shard, tuple(tr.psi.shape))
     shards = [None] * dist.get_world_size()
     dist.all_gather_object(shards, shard)
     tr.run(2)

@@ -23,6 +23,7 @@ import torch
 from otgan.ctransform import c_transform
 from otgan.gan.sdwgan import sdwgan_generator_loss
 from otgan.gan.trainer import Trainer
+from otgan.plot import grid
 from otgan.semidiscrete import AveragedSGD
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,8 +110,6 @@ def test_snapshots_hold_the_whole_psi_and_the_sharded_critic(result):
     assert (it0, it4) == (0, 4)
     np.testing.assert_array_equal(psi0, np.zeros(7))
     np.testing.assert_array_equal(psi4, result["straight"]["psi"].numpy())
-    xs = np.linspace(0, 1, 8)
-    gx, gy = np.meshgrid(xs, xs)
-    pts = torch.as_tensor(np.column_stack([gx.ravel(), gy.ravel()]))
+    pts = torch.as_tensor(grid(8, (0, 1, 0, 1)))  # image order, as otgan.plot draws it
     vals, _ = c_transform(torch.as_tensor(psi4), mod.DATA, pts, method="brute")
     np.testing.assert_allclose(grid4, vals.numpy().reshape(8, 8), rtol=1e-12, atol=1e-12)

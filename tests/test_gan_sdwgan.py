@@ -111,7 +111,7 @@ def test_sdwgan_records_psi_snapshots_and_semi_dual():
 def test_psi_init_modes(psi_init):
     tr = gan.Trainer(six_points(), loss="sdwgan", seed=0, batch_size=32, n_inner=4,
                      psi_init=psi_init).run(3)
-    k = tr._asgd.k
+    k = tr.game.asgd.k
     assert k == (12 if psi_init == "persistent" else 4)
 
 

@@ -66,10 +66,10 @@ def test_each_loss_trains_and_records(loss):
 
 def test_evaluation_w2_is_the_exact_ot_cost_of_the_evaluated_sample():
     tr = gan.Trainer(Y, loss="gan", seed=3, eval_size=40)
-    gen_state = tr._eval_gen.get_state()
+    gen_state = tr.streams.eval.get_state()
     w2 = tr.evaluate()
-    tr._eval_gen.set_state(gen_state)
-    x = tr.generator(tr._noise(40, tr._eval_gen)).detach().double().numpy()
+    tr.streams.eval.set_state(gen_state)
+    x = tr.sample(40).double().numpy()  # the same draw from the evaluation stream
     # independent: 40 generated points vs 6 data points, replicate to a square assignment
     C = ((np.repeat(x, 6, axis=0)[:, None] - np.tile(Y, (40, 1))[None]) ** 2).sum(-1)
     r, c = linear_sum_assignment(C)
@@ -118,12 +118,12 @@ def test_n_critic_and_warmup_schedule():
     tr = gan.Trainer(Y, loss="wgan-gp", seed=0, batch_size=8, n_critic=3)
     tr.run(4)
     assert _count_steps(tr.opt_d) == 12 and _count_steps(tr.opt_g) == 4
-    assert [tr._critic_steps(i) for i in (1, 25, 26, 500, 501)] == [3] * 5
+    assert [tr.critic_steps(i) for i in (1, 25, 26, 500, 501)] == [3] * 5
     tr = gan.Trainer(Y, loss="wgan", seed=0, warmup=True, optimizer="adam")
     # Arjovsky et al.: 100 critic steps for the first 25 generator steps and every 500th
     # (their code: Diters = 100 if gen_iterations < 25 or gen_iterations % 500 == 0, where
     # gen_iterations counts the generator updates already made = our iteration - 1)
-    assert [tr._critic_steps(i) for i in (1, 24, 25, 26, 500, 501, 502, 1001)] == [
+    assert [tr.critic_steps(i) for i in (1, 24, 25, 26, 500, 501, 502, 1001)] == [
         100, 100, 100, 5, 5, 100, 5, 100]
     # a short schedule actually run: 7 steps for iterations 1, 2 and 5; 2 otherwise
     tr = gan.Trainer(Y, loss="wgan", seed=0, warmup=(2, 4, 7), batch_size=4, n_critic=2)

@@ -367,7 +367,7 @@ def test_checkpoint_for_other_data_is_refused(tmp_path):
     with pytest.raises(errors.CheckpointError, match="data_shape"):
         other.load(path)
     moved = gan.Trainer(Y + 0.01, loss="sdwgan", seed=0, batch_size=8, n_inner=2)
-    with pytest.raises(errors.CheckpointError, match="data_checksum"):
+    with pytest.raises(errors.CheckpointError, match="data_fingerprint"):
         moved.load(path)
 
 

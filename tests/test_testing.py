@@ -1,6 +1,7 @@
 """otgan.testing: the strategies' known answers are exact, the assertions fail with the numbers,
 and property tests written only with otgan.testing catch planted bugs in user code."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ import numpy as np
 import ot
 import pytest
 import scipy.optimize
+import shapely
 import torch
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
@@ -244,6 +246,170 @@ def test_laguerre_valid_catches_a_wrong_diagram():
 
     with pytest.raises(AssertionError, match="areas sum to"):
         assert_laguerre_valid(Holey)
+
+
+# --- no assertion passes on NaN or inf ---------------------------------------------------------
+# Every input an assertion reads is corrupted in turn (one entry set to NaN, +inf or -inf): the
+# assertion must fail naming it, where a comparison with NaN would be False and pass silently.
+
+BAD = [np.nan, np.inf, -np.inf]
+
+
+def _corrupt(a, bad):
+    a = np.array(a, dtype=np.float64, copy=True)
+    a.reshape(-1)[-1] = bad
+    return a
+
+
+def _spoil(problem, field, bad):
+    return dataclasses.replace(problem, **{field: _corrupt(getattr(problem, field), bad)})
+
+
+def _semidiscrete():
+    y = np.array([[0.25, 0.5], [0.75, 0.5]])
+    return SemiDiscreteProblem(Uniform(), y, np.array([0.5, 0.5]), get_sq(), 1 / 48 + 1 / 12,
+                               np.zeros(2), "separable")
+
+
+def _laguerre_map(p):
+    return lambda x: c_transform(np.zeros(2), p.y, x)[1]
+
+
+def _discrete_calls(p):
+    """(assertion name, input name, call(value of that input)) for a discrete problem."""
+    plan = ot.emd(p.a, p.b, cost_matrix(p.x, p.y))
+    phi = (cost_matrix(p.x, p.y) - p.psi).min(axis=1)
+    return [
+        ("assert_weak_duality", "psi", lambda v: assert_weak_duality(v, p), p.psi),
+        ("assert_weak_duality", "phi", lambda v: assert_weak_duality(p.psi, p, phi=v), phi),
+        ("assert_weak_duality", "value", lambda v: assert_weak_duality(p.psi, p, value=v),
+         np.float64(p.value)),
+        ("assert_duality_gap", "psi", lambda v: assert_duality_gap(v, p), p.psi),
+        ("assert_potentials_close", "p", lambda v: assert_potentials_close(v, p.psi), p.psi),
+        ("assert_potentials_close", "q", lambda v: assert_potentials_close(p.psi, v), p.psi),
+        ("assert_transport_map", "T", lambda v: assert_transport_map(v, p, optimal=True), plan),
+        ("semi_dual_value", "psi", lambda v: semi_dual_value(v, p), p.psi),
+    ]
+
+
+@pytest.mark.parametrize("bad", BAD)
+@pytest.mark.parametrize("case", range(8))
+def test_assertions_fail_on_non_finite_user_input(case, bad):
+    name, field, call, good = _discrete_calls(_problem())[case]
+    call(good)  # passes on the finite input
+    with pytest.raises(AssertionError, match=rf"{name}: '{field}' is not finite"):
+        call(_corrupt(good, bad))
+
+
+def _problem_calls(p):
+    discrete = isinstance(p, DiscreteProblem)
+    plan = ot.emd(p.a, p.b, cost_matrix(p.x, p.y)) if discrete else _laguerre_map(p)
+    return {
+        "assert_weak_duality": lambda q: assert_weak_duality(p.psi, q),
+        "assert_duality_gap": lambda q: assert_duality_gap(p.psi, q),
+        "assert_potentials_close": lambda q: assert_potentials_close(p.psi, p.psi, problem=q),
+        "assert_transport_map": lambda q: assert_transport_map(plan, q, optimal=True),
+        "semi_dual_value": lambda q: semi_dual_value(p.psi, q),
+    }
+
+
+@pytest.mark.parametrize("bad", BAD)
+@pytest.mark.parametrize("name", ["assert_weak_duality", "assert_duality_gap",
+                                  "assert_potentials_close", "assert_transport_map",
+                                  "semi_dual_value"])
+@pytest.mark.parametrize("kind", ["discrete", "semidiscrete"])
+def test_assertions_fail_on_non_finite_problem_fields(kind, name, bad):
+    p = _problem() if kind == "discrete" else _semidiscrete()
+    call = _problem_calls(p)[name]
+    call(p)
+    for field in p.ARRAYS:
+        with pytest.raises(AssertionError, match=rf"{name}: 'problem.{field}' is not finite"):
+            call(_spoil(p, field, bad))
+
+
+@pytest.mark.parametrize("bad", BAD)
+def test_semidiscrete_map_returning_non_finite_points_fails(bad):
+    p = _semidiscrete()
+    T = _laguerre_map(p)
+    assert_transport_map(lambda x: p.y[T(x)], p, optimal=True)  # sites: passes
+    with pytest.raises(AssertionError, match=r"assert_transport_map: 'T\(x\)' is not finite"):
+        assert_transport_map(lambda x: _corrupt(p.y[T(x)], bad), p, optimal=True)
+
+
+def test_an_underflowed_sinkhorn_coupling_fails():
+    """All-NaN plan (Sinkhorn's exp(-C/eps) underflowed to 0, then 0/0): its marginals compare
+    False with everything, so only the finiteness check catches it."""
+    p = _problem()
+    nan_plan = np.full((len(p.x), len(p.y)), np.nan)
+    with pytest.raises(AssertionError, match="'T' is not finite at index"):
+        assert_transport_map(nan_plan, p, optimal=True)
+
+
+@pytest.mark.parametrize("bad", BAD)
+@pytest.mark.parametrize("field", ["y", "psi", "areas", "polygons", "adjacency", "domain"])
+def test_laguerre_valid_fails_on_non_finite_diagram(field, bad):
+    D = diagram(np.array([[0.2, 0.3], [0.7, 0.6], [0.4, 0.9]]), np.array([0.0, 0.05, -0.02]))
+
+    class Spoilt:
+        y, psi, areas, polygons, domain = D.y, D.psi, D.areas, D.polygons, D.domain
+        adjacency = D.adjacency.toarray() if hasattr(D.adjacency, "toarray") else D.adjacency
+
+    assert_laguerre_valid(Spoilt)
+    if field == "polygons":
+        ring = np.asarray(D.polygons[1].exterior.coords)
+        Spoilt.polygons = list(D.polygons)
+        with np.errstate(invalid="ignore"):
+            Spoilt.polygons[1] = shapely.Polygon(_corrupt(ring[:-1], bad))
+        field = r"polygons\[1\]"
+    elif field == "domain":
+        with np.errstate(invalid="ignore"):
+            Spoilt.domain = shapely.Polygon(_corrupt(np.asarray(D.domain.exterior.coords)[:-1],
+                                                     bad))
+    else:
+        setattr(Spoilt, field, _corrupt(getattr(Spoilt, field), bad))
+    with pytest.raises(AssertionError, match=rf"assert_laguerre_valid: 'diagram.{field}' is not "
+                                             "finite"):
+        assert_laguerre_valid(Spoilt)
+
+
+# --- strategies reject bad parameters by name, when they are built --------------------------
+
+
+@pytest.mark.parametrize("build, name", [
+    (lambda: discrete_problems(dims=(0,)), "dims"),
+    (lambda: discrete_problems(dims=(-1,)), "dims"),
+    (lambda: discrete_problems(dims=()), "dims"),
+    (lambda: discrete_problems(dims=(2.5,)), "dims"),
+    (lambda: discrete_problems(dims=2), "dims"),
+    (lambda: discrete_problems(costs=()), "costs"),
+    (lambda: discrete_problems(costs=("manhattan",)), "costs"),
+    (lambda: discrete_problems(min_size=0), "min_size"),
+    (lambda: discrete_problems(min_size=5, max_size=3), "max_size"),
+    (lambda: discrete_problems(max_size=2.0), "max_size"),
+    (lambda: discrete_problems(degenerate="yes"), "degenerate"),
+    (lambda: site_sets(dim=0), "dim"),
+    (lambda: site_sets(box=(1.0, 0.0)), "box"),
+    (lambda: site_sets(box=(0.0, np.nan)), "box"),
+    (lambda: site_sets(box=0.5), "box"),
+    (lambda: site_sets(kinds=()), "kinds"),
+    (lambda: site_sets(kinds="spread"), "kinds"),
+    (lambda: site_sets(distinct=None), "distinct"),
+    (lambda: weights(0), "n"),
+    (lambda: weights(2.0), "n"),
+    (lambda: weights(3, zeros=1), "zeros"),
+    (lambda: potentials(-1), "n"),
+    (lambda: potentials(3, scale=np.nan), "scale"),
+    (lambda: potentials(3, scale=-1.0), "scale"),
+    (lambda: domains(()), "kinds"),
+    (lambda: domains(transform="no"), "transform"),
+    (lambda: semidiscrete_problems(max_sites=0), "max_sites"),
+    (lambda: semidiscrete_problems(sources=()), "sources"),
+    (lambda: semidiscrete_problems(domain_kinds=("circle",)), "domain_kinds"),
+    (lambda: semidiscrete_problems(transform=None), "transform"),
+])
+def test_strategies_reject_bad_parameters_by_name(build, name):
+    with pytest.raises(ValueError, match=rf"testing\.\w+: '{name}'"):
+        build()
 
 
 # --- planted bugs in user code are caught -----------------------------------------------------
