@@ -14,6 +14,13 @@ Sections (``--only``):
 - ``asgd``: time-to-accuracy of the stochastic solvers for J = 100 and 1000: each runs for the
   same wall time (``--asgd-seconds``), then the exact max / mean relative mass error of its
   potential is measured with otgan's exact diagram.
+- ``robust``: Newton on degenerate inputs (close sites, tiny masses, disconnected supports).
+- ``images`` ("the inputs researchers bring"): Newton to ``1e-9`` from four 128 x 128 image
+  densities (``benchmarks/_images.py``: smooth positive, with black pixels, binary, two separate
+  blobs) to J = 10^3, 5 10^3, 2 10^4, 10^5 sites (quick: 10^3, 5 10^3; ``--images-J``) drawn
+  uniformly on the square or from the image; otgan, sdot and pysdot in the same run, each solve
+  under ``--image-timeout``; pysdot's exact integrator checks the masses at otgan's psi and at
+  sdot's weights.
 
 The competitors live in their own interpreters (they are not otgan dependencies): pysdot 0.2.16
 in a Python 3.11 venv (``--pysdot-python``, default ``/work/benchvenv/bin/python``), sdot (+ jax,
@@ -24,8 +31,8 @@ only numpy and the competitor at the top level). A missing interpreter or packag
 
 Usage::
 
-    /work/venv/bin/python benchmarks/bench_semidiscrete.py [--quick] [--only newton|diagram|asgd]
-        [--out benchmarks/results_semidiscrete.md]
+    /work/main/.venv/bin/python benchmarks/bench_semidiscrete.py [--quick]
+        [--only newton|diagram|asgd|robust|images] [--out benchmarks/results_semidiscrete.md]
 
 Timings are wall-clock seconds, best of ``--repeat`` for the diagrams, one run for the solvers.
 On a shared 2-core machine they are noisy: compare ratios measured in the same run.
@@ -823,10 +830,16 @@ def bench_images(args, sizes):
                "pysdot": _Server(args.pysdot_python, "pysdot_image")}
     calls = {"otgan": 1, "sdot": 2, "pysdot": 1}
     rows, last = [], {}
+    t0 = time.perf_counter()
     try:
         for J in sizes:
             for name in _images.NAMES:
                 for kind in ("uniform", "mu"):
+                    if time.perf_counter() - t0 > args.images_budget:
+                        why = {"status": f"not run (--images-budget {args.images_budget:g} s spent)"}
+                        rows.append({"J": J, "image": name, "sites": kind, "otgan": dict(why),
+                                     "sdot": dict(why), "pysdot": dict(why)})
+                        continue
                     rows.append(_images_row(args, servers, calls, last, tmp, imgs, name, kind, J))
                     print(f"  images {json.dumps(rows[-1], default=str)}", flush=True)
     finally:
@@ -929,7 +942,8 @@ def _images_table(args, rows, conv, check_ok, limit, accept):
          "run" + ("" if args.images_no_skip else
                   "; otgan is not run either after it fails on a smaller J, nor when its time on "
                   "a smaller J times the ratio of the J predicts a timeout (`--images-no-skip` "
-                  "runs them)") + "."),
+                  "runs them)") + f"; rows are run J by J, and none is started after "
+         f"{args.images_budget:g} s (`--images-budget`)."),
         "",
         ("| J | image | sites | otgan | iterations | diagrams | time (s) | max rel. error | "
          "checked by pysdot | sdot | time (s) | max rel. error | checked by pysdot | pysdot | "
@@ -961,6 +975,18 @@ def _images_table(args, rows, conv, check_ok, limit, accept):
             f"| {ps['status']} | {fmt(ps['time']) if 'time' in ps else ''} "
             f"| {e(ps.get('error')) if 'error' in ps else ''} | {ratio} |"
         )
+    notes = []
+    for r in rows:
+        for lib in ("otgan", "sdot", "pysdot"):
+            v = r[lib]
+            msg = v.get("warning") or v.get("message")
+            if lib == "pysdot" and v.get("status") == "returned unconverged":
+                msg = f"returned without an error; its largest cell holds {v['worst_ratio']:.3g}x its target"
+            if msg:
+                notes.append(f"- J = {r['J']}, {r['image']}, {r['sites']} sites, {lib}: "
+                             + " ".join(msg.split()))
+    if notes:
+        lines += ["", "Messages (otgan's last warning, the anchors' exceptions):", "", *notes]
     return lines
 
 
@@ -986,6 +1012,9 @@ def main(argv=None):
                         "1e3,5e3)")
     p.add_argument("--image-timeout", type=float, default=300.0,
                    help="section images: time limit of each solve (s)")
+    p.add_argument("--images-budget", type=float, default=1800.0,
+                   help="section images: wall time (s) after which the remaining rows (the "
+                        "largest J: they come last) are not run")
     p.add_argument("--images-accept", type=float, default=1e-6,
                    help="section images: an anchor counts as converged at this max rel. error")
     p.add_argument("--images-no-skip", action="store_true",
