@@ -233,19 +233,29 @@ class _SolveTimeout(BaseException):
 def _time_limit(seconds):
     """Interrupt the block after ``seconds`` of wall time (SIGALRM; the solvers' Python loops
     give the handler a chance between their compiled calls). The driver also kills the process
-    a while later, should a compiled call never return."""
+    a while later, should a compiled call never return. Yields a list that is not empty once
+    the alarm fired: raised inside a compiled call, :class:`_SolveTimeout` can come out as
+    another exception (numba: ``SystemError``, wrapped by otgan in a ``GeometryError``)."""
     import signal
 
+    fired = []
+
     def handler(signum, frame):
+        fired.append(True)
         raise _SolveTimeout
 
     old = signal.signal(signal.SIGALRM, handler)
     signal.setitimer(signal.ITIMER_REAL, max(float(seconds), 1e-3))
     try:
-        yield
+        yield fired
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+def _clip(msg, n=400):
+    """A message cut to ``n`` characters, marked when cut."""
+    return msg if len(msg) <= n else msg[:n] + " [...]"
 
 
 def _image_and_sites(task):
@@ -275,8 +285,9 @@ def worker_pysdot_image(task):
         return out
     t = time.perf_counter()
     ot = None
+    fired = []
     try:
-        with _time_limit(task["limit"]):
+        with _time_limit(task["limit"]) as fired:
             ot = OptimalTransport(positions=y, masses=nu, domain=domain(), linear_solver="Scipy")
             ot.set_stopping_criterion(task["tol"] / J, "max delta masses")
             ot.adjust_weights()
@@ -284,7 +295,7 @@ def worker_pysdot_image(task):
     except _SolveTimeout:
         status = "timeout"
     except Exception as e:  # noqa: BLE001 - its failures are a status (BadInitialGuess...)
-        status = type(e).__name__
+        status = "timeout" if fired else type(e).__name__
     dt = time.perf_counter() - t
     out.update(status=status, time=dt, n_iter=len(ot.delta_m) - 1 if ot is not None else None)
     if status == "returned":
@@ -319,16 +330,17 @@ def worker_sdot_image(task):
     out = {"times": []}
     for _ in range(1 if J in _SDOT_SIZES else 2):
         t = time.perf_counter()
+        fired = []
         try:
-            with _time_limit(task["limit"]):
+            with _time_limit(task["limit"]) as fired:
                 plan = sdot.ot_solve(sdot.SumOfDiracs(y), sdot.Image(im), tol=task["tol"] / J,
                                      max_iter=300)
             status = str(plan.stats.get("status", "returned"))
         except _SolveTimeout:
             status, plan = "timeout", None
         except Exception as e:  # noqa: BLE001 - its failures are a status (OtNotConverged...)
-            status, plan = type(e).__name__, None
-            out["message"] = str(e)[:300]
+            status, plan = ("timeout" if fired else type(e).__name__), None
+            out["message"] = _clip(str(e))
         out["times"].append(time.perf_counter() - t)
         if plan is None:  # failed or timed out: the second call would too
             break
@@ -366,20 +378,23 @@ def worker_otgan_image(task):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         t = time.perf_counter()
+        fired = []
         try:
-            with _time_limit(task["limit"]):
+            with _time_limit(task["limit"]) as fired:
                 res = sd.solve(ImageDensity(img), y, method="newton", tol=task["tol"])
             status = "converged" if res.converged else "not converged"
+            if fired:  # the alarm went off, and the solver swallowed it
+                status, res = "timeout", None
         except _SolveTimeout:
             status, res = "timeout", None
         except Exception as e:  # noqa: BLE001 - reported as the row's status
-            status, res = type(e).__name__, None
-            out["message"] = str(e)[:300]
+            status, res = ("timeout" if fired else type(e).__name__), None
+            out["message"] = _clip(str(e))
         dt = time.perf_counter() - t
     out.update(status=status, time=dt)
     msgs = [str(w.message) for w in caught]
     if msgs:
-        out["warning"] = msgs[-1][:300]
+        out["warning"] = _clip(msgs[-1])
     if res is not None:
         out.update(n_iter=int(res.n_iter), error=float(res.error))
         h = res.history
@@ -962,7 +977,7 @@ def _images_table(args, rows, conv, check_ok, limit, accept):
             q = o["time"] / min(anchors)
             ratio = {"converged": f"{q:.2f}", "timeout": f"> {q:.1f}"}.get(
                 o["status"], f"{q:.2f} ({o['status']})")
-        elif not anchors:
+        elif not anchors and not o["status"].startswith("not run"):
             ratio = "no anchor converged"
         ts = "" if "time" not in o or o["status"].startswith("not run") else fmt(o["time"])
         lines.append(
@@ -979,7 +994,7 @@ def _images_table(args, rows, conv, check_ok, limit, accept):
     for r in rows:
         for lib in ("otgan", "sdot", "pysdot"):
             v = r[lib]
-            msg = v.get("warning") or v.get("message")
+            msg = v.get("warning") or (v.get("message") if v.get("status") != "timeout" else None)
             if lib == "pysdot" and v.get("status") == "returned unconverged":
                 msg = f"returned without an error; its largest cell holds {v['worst_ratio']:.3g}x its target"
             if msg:
