@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from scipy.ndimage import gaussian_filter
 from scipy.spatial import cKDTree
 
 from .. import laguerre, measures
@@ -93,40 +94,67 @@ def _support_distance(mu, y):
     return shapely.distance(shapely.points(y), mu.domain)
 
 
-def _initial_psi(problem, diagram):
-    """A starting potential whose cells all meet the bounding box of mu's domain with
-    positive area, and as fair as cheaply possible (``c(d) = d^p`` the cost of a distance,
-    ``p = 2`` or ``1``).
+def _similarity_start(y, domain):
+    """sdot's start for the quadratic cost: ``psi_j = ||y_j||^2 - ||q_j||^2 / a`` makes the
+    cells the Voronoi cells of ``q = a y + b``, the sites mapped by a similarity (``a <= 1``)
+    into the domain's bounding box shrunk by 10 %: every distinct site gets a cell of positive
+    area in the box, wherever the sites are."""
+    x0, y0, x1, y1 = domain.bounds
+    lo, hi = y.min(axis=0), y.max(axis=0)
+    span = np.maximum(hi - lo, np.finfo(float).tiny)
+    a = min(1.0, 0.8 * (x1 - x0) / span[0], 0.8 * (y1 - y0) / span[1])
+    b = np.array([(x0 + x1) / 2, (y0 + y1) / 2]) - a * (lo + hi) / 2
+    q = a * y + b
+    psi = np.einsum("ij,ij->i", y, y) - np.einsum("ij,ij->i", q, q) / a
+    return psi - psi.mean()
 
-    1. ``psi = 0`` (the Voronoi diagram) when its cells are fair (see :func:`_is_fair`).
-    2. Else ``psi_j = c(d(y_j, supp mu))`` if its cells are fair: the cell of a site outside
-       the support (or in a hole, a gap, a region of zero density) then reaches the support's
-       nearest point instead of starving in the zero region; the sites on the support keep
-       their own position in their cell. (If these cells are not fair either, ``psi = 0`` is
-       returned: the continuation of :func:`newton` starts better from the Voronoi cells.)
-    3. If a cell is still empty, a contraction: with ``psi_j = (1 - t) c(||y_j - c||)`` and
-       ``0 < t <= 1`` every distinct site gets a non-empty cell for ``t`` small enough
-       (quadratic cost: the Voronoi cells of the sites contracted towards ``c``, the centre of
-       the box; Euclidean cost: cones of apex ``c`` around the directions of the sites);
-       ``t`` is halved until every cell has area.
+
+def _initial_psi(problem, diagram):
+    """A starting potential whose cells all carry a fair share of the (regularised) source.
+
+    A start is *fair* when the cells of mu are (:func:`_is_fair`), or when the cells of the
+    first continuation stage ``(mu + U(B)) / 2`` each hold at least a tenth of their target
+    (a start with a cell of negligible box area, which the diagram counts as empty and
+    connects to nothing, can never be repaired by Newton). Tried in order:
+
+    1. ``psi = 0`` (the Voronoi diagram);
+    2. for the quadratic cost, the similarity start (:func:`_similarity_start`): the Voronoi
+       cells of the sites mapped into the domain's box;
+    3. ``psi_j = c(d(y_j, supp mu))`` (``c(d) = d^p``): the cell of a site off the support
+       reaches the support's nearest point;
+    4. a contraction, ``psi_j = (1 - t) c(||y_j - centre||)`` with ``t`` halved until every cell
+       has area in the box (quadratic cost: the Voronoi cells of the sites contracted towards
+       the centre of the box; Euclidean cost: cones of apex the centre).
+
+    The first fair start is returned; if none is, the first one whose cells all have area in
+    the box (the continuation starts from it).
     """
     y, nu, mu, p = problem.y, problem.nu, problem.mu, problem.cost.p
-    J = len(y)
-    psi = np.zeros(J)
-    D = diagram(psi)
-    if np.all(D.box_masses > 0) and _is_fair(np.asarray(D.masses, dtype=np.float64), nu,
-                                              D.weights, mu):
-        return psi, D
-    d2 = _support_distance(mu, y) ** p
-    if np.any(d2 > 0):
-        D2 = diagram(d2 - d2.mean())
-        if np.all(D2.box_masses > 0) and (
-                not np.all(D.box_masses > 0)
-                or _is_fair(np.asarray(D2.masses, dtype=np.float64), nu, D2.weights, mu)):
-            return d2 - d2.mean(), D2
-    if np.all(D.box_masses > 0):
-        return psi, D
-    x0, y0, x1, y1 = D.domain.bounds
+
+    def fair(D):
+        m = np.asarray(D.masses, dtype=np.float64)
+        if _is_fair(m, nu, D.weights, mu):
+            return True
+        return bool(np.all(0.5 * m + 0.5 * D.box_masses >= _FAIR * nu))
+
+    def candidates():
+        yield np.zeros(len(y))
+        if p == 2.0:
+            yield _similarity_start(y, mu.domain)
+        d = _support_distance(mu, y) ** p
+        if np.any(d > 0):
+            yield d - d.mean()
+
+    fallback = None
+    for psi in candidates():
+        D = diagram(psi)
+        if fair(D):
+            return psi, D
+        if fallback is None and np.all(D.box_masses > _FAIR * nu * 1e-6):
+            fallback = (psi, D)
+    if fallback is not None:
+        return fallback
+    x0, y0, x1, y1 = mu.domain.bounds
     c = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
     sq = np.einsum("ij,ij->i", y - c, y - c) ** (p / 2)
     t = 1.0
@@ -145,21 +173,141 @@ def _initial_psi(problem, diagram):
     )
 
 
+_BLUR_START = 32.0  # the widest blur of the image ladder, in pixels
+_BLUR_MIN = 0.5  # the narrowest blur before the image itself
+_BLUR_TOL = 0.5  # the relative mass error each blurred stage is solved to
+_BLUR_ITER = 30  # at most this many Newton iterations per blurred stage
+_BLUR_FLOOR = 1e-3  # each blurred image is lifted by this fraction of its mean (no zeros)
+_BLUR_SKIP = 5.0  # a positive image skips the ladder when its start is within this error
+_LOG_SWITCH = 2.0  # Newton on log G = log nu while the stage's error is above this
+
+
+def _blurred(mu, sigma):
+    """The image density blurred by a Gaussian of ``sigma`` pixels (reflected at the edges)
+    and lifted by a thousandth of its mean: positive everywhere, close to mu for small
+    sigma."""
+    img = gaussian_filter(mu.weights, sigma, mode="reflect", truncate=4.0)
+    return measures.ImageDensity(img + _BLUR_FLOOR * img.mean(), extent=mu.extent)
+
+
+class _Run:
+    """The state of one Newton solve: the potential, the clock, the counters, the history
+    (written once per accepted iterate, whatever the stage)."""
+
+    def __init__(self, problem, options):
+        self.problem, self.options = problem, options
+        self.t0 = time.perf_counter()
+        self.clock = {"diagram": 0.0, "solve": 0.0}
+        self.n_diag = 0
+        self.n_iter = 0
+        self.hist = {k: [] for k in ("max_rel_error", "mean_rel_error", "semi_dual", "step",
+                                     "eps", "blur", "n_diagrams", "time", "time_diagram",
+                                     "time_solve")}
+        self.linear = LaplacianSolver()
+        self.stalled = False
+        self.last_fail = None  # (alpha, cells below the floor, floor) of the last rejection
+        self.eps = 0.0
+
+    def factory(self, mu):
+        p = self.problem
+        make = laguerre.geometry(p.cost, p.where)(p.y, mu.domain, mu)
+
+        def diagram(psi):
+            t = time.perf_counter()
+            out = make(psi, p.where)
+            self.clock["diagram"] += time.perf_counter() - t
+            self.n_diag += 1
+            return out
+
+        return diagram
+
+    def record(self, D, G, step, eps, blur):
+        nu, h = self.problem.nu, self.hist
+        err, mean_err = _rel_errors(G, nu)
+        h["max_rel_error"].append(err)
+        h["mean_rel_error"].append(mean_err)
+        h["semi_dual"].append(D.semi_dual(nu))
+        h["step"].append(step)
+        h["eps"].append(eps)
+        h["blur"].append(blur)
+        h["n_diagrams"].append(self.n_diag)
+        h["time"].append(time.perf_counter() - self.t0)
+        h["time_diagram"].append(self.clock["diagram"])
+        h["time_solve"].append(self.clock["solve"])
+
+    def stage(self, diagram, psi, D, eps, tol, max_iter, blur=0.0):
+        """Damped Newton on the source of ``D`` regularised by ``eps`` (``(1 - eps) mu + eps
+        U(box)``) from ``psi``, to the stage error ``tol`` or ``max_iter`` iterations in all.
+        Returns the last ``(psi, D)``; ``self.stalled`` when the line search failed."""
+        nun, max_halvings = self.problem.nu, self.options.max_halvings
+        G, W = D.regularised(eps)
+        serr = _rel_errors(G, nun)[0]
+        floor = 0.5 * min(float(G.min()), float(nun.min()))
+        alpha_prev = 1.0
+        while serr > tol and self.n_iter < max_iter:
+            t = time.perf_counter()
+            if serr > _LOG_SWITCH:
+                # far from the targets: Newton on log G = log nu (d log G = L d / G), whose
+                # linearisation holds over the orders of magnitude the cells are off by
+                lg = np.log(np.maximum(G, 1e-300) / nun)
+                rhs = G * (np.dot(G, lg) / G.sum() - lg)
+                rhs -= rhs.mean()
+
+                def merit(Gt):
+                    lt = np.log(np.maximum(Gt, 1e-300) / nun)
+                    return float(np.linalg.norm(lt - lt.mean()))
+                rtol = 0.05
+            else:
+                rhs = nun - G
+
+                def merit(Gt):
+                    return float(np.linalg.norm((Gt - nun) / nun))
+                # inexact Newton: a linear accuracy of the order of the error (quadratic
+                # convergence), and no tighter than what the last step needs to reach tol
+                rtol = min(0.05, max(serr, 0.25 * tol / serr))
+            d, _ = self.linear.solve(W, rhs, rtol, scale=1.0 / nun)
+            self.clock["solve"] += time.perf_counter() - t
+            norm0 = merit(G)
+            accepted = False
+            for attempt in range(2):
+                alpha = min(1.0, 4.0 * alpha_prev)  # the last step, tried up to 4x larger
+                for _ in range(max_halvings + 1):
+                    psi_try = psi + alpha * d
+                    D_try = diagram(psi_try)
+                    G_try = D_try.regularised(eps)[0]
+                    low = G_try < floor
+                    if not low.any() and merit(G_try) <= (1.0 - 0.5 * alpha) * norm0:
+                        accepted = True
+                        break
+                    self.last_fail = (alpha, np.flatnonzero(low), floor)
+                    alpha *= 0.5
+                if accepted or self.linear.lu is None or attempt == 1:
+                    break
+                # an inexact direction that does not decrease the error: solve exactly
+                t = time.perf_counter()
+                d, _ = self.linear.solve(W, rhs, 0.0, exact=True)
+                self.clock["solve"] += time.perf_counter() - t
+                alpha_prev = 0.25
+            if not accepted:
+                self.stalled = True
+                break
+            self.n_iter += 1
+            alpha_prev = alpha
+            psi, D = psi_try, D_try
+            G, W = D.regularised(eps)
+            serr = _rel_errors(G, nun)[0]
+            self.record(D, np.asarray(D.masses, dtype=np.float64) if blur == 0.0 else G,
+                        alpha, eps, blur)
+        return psi, D
+
+
 def run(problem: Problem, options: NewtonOptions, psi0=None) -> SemiDiscreteResult:
     """The damped Newton method on a validated problem (see :func:`otgan.semidiscrete.newton`);
     ``psi0`` float64 numpy or None."""
-    where, yn, nun, mu = problem.where, problem.y, problem.nu, problem.mu
-    tol, max_iter, max_halvings = options.tol, options.max_iter, options.max_halvings
-    t0 = time.perf_counter()
-    clock = {"diagram": 0.0, "solve": 0.0}
-    factory = laguerre.geometry(problem.cost, where)(yn, mu.domain, mu)
-
-    def diagram(p):
-        t = time.perf_counter()
-        out = factory(p, where)
-        clock["diagram"] += time.perf_counter() - t
-        return out
-
+    where, nun, mu = problem.where, problem.nu, problem.mu
+    tol, max_iter = options.tol, options.max_iter
+    R = _Run(problem, options)
+    diagram = R.factory(mu)
     if psi0 is None:
         psi, D = _initial_psi(problem, diagram)
         mean0 = 0.0
@@ -174,81 +322,38 @@ def run(problem: Problem, options: NewtonOptions, psi0=None) -> SemiDiscreteResu
                 "damped Newton method needs every cell non-empty. Pass psi0=None for an "
                 "automatic start"
             )
-    n_diag = 1
     masses = np.asarray(D.masses, dtype=np.float64)
-    err, mean_err = _rel_errors(masses, nun)
+    err = _rel_errors(masses, nun)[0]
+    fair = _is_fair(masses, nun, D.weights, mu)
+    R.record(D, masses, float("nan"), 0.0 if fair else 0.5, 0.0)
+    if isinstance(mu, measures.ImageDensity) and err > tol and (
+            _has_zeros(mu) or not fair or err > _BLUR_SKIP):
+        # an image, cells far from their targets: a ladder of blurred images, each solved
+        # loosely from the last potential, until the image's own cells are fair
+        sigma = _BLUR_START
+        while sigma >= _BLUR_MIN and R.n_iter < max_iter:
+            blurred = R.factory(_blurred(mu, sigma))
+            psi, _ = R.stage(blurred, psi, blurred(psi), 0.0, _BLUR_TOL,
+                             min(max_iter, R.n_iter + _BLUR_ITER), blur=sigma)
+            R.stalled = False
+            D = diagram(psi)
+            masses = np.asarray(D.masses, dtype=np.float64)
+            err = _rel_errors(masses, nun)[0]
+            if np.all(masses >= _FAIR * nun) and err <= 1.0:
+                break
+            sigma /= 2
+        fair = _is_fair(masses, nun, D.weights, mu)
     # continuation: Newton on (1 - eps) mu + eps U(box) while the cells of mu are unfair
     # (starved cells, a disconnected or gapped support), eps -> 0
-    eps = 0.0 if _is_fair(masses, nun, D.weights, mu) else 0.5
-    hist = {k: [] for k in ("max_rel_error", "mean_rel_error", "semi_dual", "step", "eps",
-                            "n_diagrams", "time", "time_diagram", "time_solve")}
-
-    def record(step):
-        hist["max_rel_error"].append(err)
-        hist["mean_rel_error"].append(mean_err)
-        hist["semi_dual"].append(D.semi_dual(nun))
-        hist["step"].append(step)
-        hist["eps"].append(eps)
-        hist["n_diagrams"].append(n_diag)
-        hist["time"].append(time.perf_counter() - t0)
-        hist["time_diagram"].append(clock["diagram"])
-        hist["time_solve"].append(clock["solve"])
-
-    record(float("nan"))
-    n_iter = 0
-    linear = LaplacianSolver()
-    stalled = False
-    last_fail = None  # (alpha, cells below the floor, floor) of the last rejected trial
-    while err > tol and n_iter < max_iter:
-        # ---- one stage: damped Newton on the source regularised by eps
+    eps = 0.0 if fair else 0.5
+    while err > tol and R.n_iter < max_iter:
         stage_tol = tol if eps == 0.0 else max(0.5 * tol, min(1e-2, eps))
-        G, W = D.regularised(eps)
-        serr = _rel_errors(G, nun)[0]
-        floor = 0.5 * min(float(G.min()), float(nun.min()))
-        while serr > stage_tol and n_iter < max_iter:
-            t = time.perf_counter()
-            resid = G - nun
-            # inexact Newton: a linear accuracy of the order of the error (quadratic
-            # convergence), and no tighter than what the last step needs to reach stage_tol
-            rtol = min(0.05, max(serr, 0.25 * stage_tol / serr))
-            d, _ = linear.solve(W, -resid, rtol, scale=1.0 / nun)
-            clock["solve"] += time.perf_counter() - t
-            norm0 = float(np.linalg.norm(resid / nun))
-            accepted = False
-            for attempt in range(2):
-                alpha = 1.0
-                for _ in range(max_halvings + 1):
-                    psi_try = psi + alpha * d
-                    D_try = diagram(psi_try)
-                    n_diag += 1
-                    G_try = D_try.regularised(eps)[0]
-                    low = G_try < floor
-                    if not low.any() and (
-                        np.linalg.norm((G_try - nun) / nun) <= (1.0 - 0.5 * alpha) * norm0
-                    ):
-                        accepted = True
-                        break
-                    last_fail = (alpha, np.flatnonzero(low), floor)
-                    alpha *= 0.5
-                if accepted or linear.lu is None or attempt == 1:
-                    break
-                # an inexact direction that does not decrease the error: solve exactly
-                t = time.perf_counter()
-                d, _ = linear.solve(W, -resid, 0.0, exact=True)
-                clock["solve"] += time.perf_counter() - t
-            if not accepted:
-                stalled = True  # no decrease possible any more (float noise on the masses)
-                break
-            n_iter += 1
-            psi, D = psi_try, D_try
-            G, W = D.regularised(eps)
-            serr = _rel_errors(G, nun)[0]
-            masses = np.asarray(D.masses, dtype=np.float64)
-            err, mean_err = _rel_errors(masses, nun)
-            record(alpha)
-        if eps == 0.0 or err <= tol or (stalled and eps < 1e-15):
+        psi, D = R.stage(diagram, psi, D, eps, stage_tol, max_iter)
+        masses = np.asarray(D.masses, dtype=np.float64)
+        err = _rel_errors(masses, nun)[0]
+        if eps == 0.0 or err <= tol or (R.stalled and eps < 1e-15):
             break
-        stalled = False
+        R.stalled = False
         # ---- next stage: mu itself once its cells are fair, else the smallest eps (halving,
         # at least once, at most twice) whose cells at the current psi stay fair: the stage
         # masses are linear in eps, so this needs no new diagram
@@ -265,16 +370,16 @@ def run(problem: Problem, options: NewtonOptions, psi0=None) -> SemiDiscreteResu
     psi = psi - psi.mean() + mean0
     converged = bool(err <= tol)
     if not converged:
-        _warn_not_converged(where, masses, nun, err, tol, n_iter, max_iter, stalled,
-                            _float_floor(D, psi, nun), last_fail, eps)
+        _warn_not_converged(where, masses, nun, err, tol, R.n_iter, max_iter, R.stalled,
+                            _float_floor(D, psi, nun), R.last_fail, eps)
     return SemiDiscreteResult(
         psi=problem.give_back(psi),
         value=float(np.sum(D.moments)),
         masses=masses,
         error=err,
-        n_iter=n_iter,
+        n_iter=R.n_iter,
         converged=converged,
-        history=NewtonHistory(**{k: np.asarray(v) for k, v in hist.items()}),
+        history=NewtonHistory(**{k: np.asarray(v) for k, v in R.hist.items()}),
         method="newton",
     )
 

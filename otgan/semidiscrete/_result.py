@@ -44,6 +44,10 @@ class NewtonHistory(_MappingView):
         The accepted damping ``alpha`` (NaN at index 0).
     eps : numpy array
         The regularisation of the continuation stage (0: mu itself).
+    blur : numpy array
+        The blur (Gaussian, in pixels) of the image of the stage (0: the image itself); at
+        those records ``max_rel_error`` and ``mean_rel_error`` are the stage's (the blurred
+        image's), not mu's.
     n_diagrams : numpy array
         Diagrams computed so far.
     time, time_diagram, time_solve : numpy arrays
@@ -56,6 +60,7 @@ class NewtonHistory(_MappingView):
     semi_dual: np.ndarray
     step: np.ndarray
     eps: np.ndarray
+    blur: np.ndarray
     n_diagrams: np.ndarray
     time: np.ndarray
     time_diagram: np.ndarray
