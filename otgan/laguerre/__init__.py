@@ -73,8 +73,10 @@ __all__ = [
     "raster",
 ]
 
-#: the exact cell geometries, by the kind of cost: factory classes ``(y, domain, measure) ->
-#: (psi -> CellDiagram)``
+#: the exact cell geometries, by the kind of cost: factory classes built as
+#: ``F(y, domain, measure)`` from validated float64 sites, called as ``F(...)(psi, where)`` ->
+#: CellDiagram, and ``F(...).with_measure(other)`` for the same sites under another measure
+#: (sharing the search structure)
 GEOMETRIES = {"quadratic": PowerDiagrams, "euclidean": ApolloniusDiagrams}
 
 

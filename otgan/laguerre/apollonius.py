@@ -188,6 +188,10 @@ class ApolloniusDiagrams:
         self.domain = domain
         self.measure = measure
 
+    def with_measure(self, measure):
+        """The factory of the same sites and domain under another measure."""
+        return ApolloniusDiagrams(self.y, self.domain, measure)
+
     def __call__(self, psi, where="laguerre.diagram") -> W1Diagram:
         yn, pn, dom, measure = self.y, psi, self.domain, self.measure
         raw = _apollonius.compute(yn, pn, measure, dom)

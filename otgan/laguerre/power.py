@@ -216,6 +216,13 @@ class PowerDiagrams:
         # the pixel grid straight from the kernel's vertex arrays (no shapely polygons)
         self.image_cells = self.box and on_domain and isinstance(measure, ImageDensity)
 
+    def with_measure(self, measure):
+        """The factory of the same sites and domain under another measure, sharing the
+        kd-tree (a continuation changes the measure, not the sites)."""
+        other = PowerDiagrams(self.y, self.domain, measure)
+        other.tree = self.tree
+        return other
+
     def __call__(self, psi, where="laguerre.diagram") -> LaguerreDiagram:
         yn, pn, dom, measure = self.y, psi, self.domain, self.measure
         J = yn.shape[0]

@@ -207,10 +207,15 @@ class _Run:
         self.stalled = False
         self.last_fail = None  # (alpha, cells below the floor, floor) of the last rejection
         self.eps = 0.0
+        self._base = None  # the first diagram factory (its search tree is shared)
 
     def factory(self, mu):
         p = self.problem
-        make = laguerre.geometry(p.cost, p.where)(p.y, mu.domain, mu)
+        if self._base is None:
+            self._base = laguerre.geometry(p.cost, p.where)(p.y, mu.domain, mu)
+            make = self._base
+        else:  # another source on the same sites (a blurred image): the search tree is shared
+            make = self._base.with_measure(mu)
 
         def diagram(psi):
             t = time.perf_counter()
