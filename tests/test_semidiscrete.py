@@ -384,3 +384,39 @@ def test_newton_linear_solver_reuses_factorisation_and_matches_direct_solve():
         dense = np.linalg.lstsq(L, rhs, rcond=None)[0]  # minimum norm: zero mean
         np.testing.assert_allclose(d, dense - dense.mean(), rtol=0, atol=1e-9 * np.abs(dense).max())
     assert solver.n_factor == 1 and solver.n_cg == 1
+
+
+@pytest.mark.parametrize("call", ["newton", "solve", "asgd", "solve_w1"])
+def test_not_converged_warnings_point_at_the_callers_line(call):
+    y = np.random.default_rng(0).random((8, 2))
+    with pytest.warns(sd.NotConvergedWarning) as rec:
+        if call == "newton":
+            sd.newton(Uniform(), y, max_iter=1)
+        elif call == "solve":
+            sd.solve(Uniform(), y, max_iter=1)
+        elif call == "asgd":
+            sd.asgd(Uniform(), y, n_iter=3, rng=0, tol=1e-6)
+        else:
+            sd.solve(Uniform(), y, cost="euclidean", max_iter=1)
+    assert rec[0].filename == __file__, rec[0].filename
+    assert f"semidiscrete.{call.split('_')[0]}: not converged" in str(rec[0].message)
+
+
+def test_results_and_diagrams_pickle_and_have_short_reprs():
+    import pickle
+
+    from otgan import laguerre
+
+    y = np.random.default_rng(2).random((30, 2))
+    res = sd.newton(ImageDensity(np.random.default_rng(0).random((6, 6)) + 0.1), y)
+    back = pickle.loads(pickle.dumps(res))
+    np.testing.assert_array_equal(back.psi, res.psi)
+    np.testing.assert_array_equal(back.history["max_rel_error"], res.history["max_rel_error"])
+    assert len(repr(res)) < 200 and "converged=True" in repr(res)
+    for cost in ("sqeuclidean", "euclidean"):
+        D = laguerre.diagram(y, np.asarray(res.psi) * (cost == "sqeuclidean"), cost=cost)
+        E = pickle.loads(pickle.dumps(D))
+        np.testing.assert_array_equal(E.masses, D.masses)
+        np.testing.assert_array_equal(E.jacobian().toarray(), D.jacobian().toarray())
+        assert np.isclose(shapely.area(E.polygons).sum(), 1.0)
+        assert len(repr(D)) < 200
