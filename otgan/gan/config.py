@@ -28,7 +28,9 @@ from ..costs import Cost, get_cost
 
 __all__ = [
     "DEFAULTS",
+    "LOOP_KEYWORDS",
     "LOSSES",
+    "LOSS_CLASSES",
     "LOSS_OPTIONS",
     "OPTIMIZER_OPTIONS",
     "STEPS",
