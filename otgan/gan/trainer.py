@@ -151,7 +151,7 @@ class Trainer(Checkpointing):
         self.iteration, self._train_time, self.records = 0, 0.0, Records()
 
     def __getattr__(self, name):
-        # the options under their keywords (trainer.clip, trainer.n_critic, ...)
+        """Read an option by its keyword (``trainer.clip``, ``trainer.n_critic``, ...)."""
         settings = self.__dict__.get("_settings", {})
         if name in settings:
             return settings[name]
@@ -199,7 +199,7 @@ class Trainer(Checkpointing):
         return w2
 
     def snapshot(self) -> Snapshot:
-        """A :class:`Snapshot` of the current state (also stored when at ``snapshot_at``).
+        """Take a :class:`Snapshot` of the current state (also stored when at ``snapshot_at``).
 
         Returns
         -------
@@ -281,7 +281,7 @@ def _device_of(data):
 
 
 def _as_data(data, where):
-    """``data`` as a finite (J, d) tensor in the dtype it was given (numpy or torch)."""
+    """Validate ``data`` as a finite (J, d) tensor in the dtype it was given."""
     y = as_float_array(data.detach() if is_torch(data) else data, "data", where)
     y = y if is_torch(y) else torch.as_tensor(y)
     if y.ndim != 2 or y.shape[0] < 1:
