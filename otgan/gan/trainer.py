@@ -120,7 +120,8 @@ class Trainer(Checkpointing):
                              f"rng={rng!r} and seed={seed!r}")
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise TypeError(f"{where}: 'dtype' must be a floating torch.dtype; got {dtype!r}")
-        self.device, self.dtype = torch.device(device or _device_of(data)), dtype
+        self.device = torch.device(_device_of(data) if device is None else device)
+        self.dtype = dtype
         y = _as_data(data, where)
         self.options.snapshots.check_dimension(y.shape[1], where)
         # the data as given (dtype, shape, bytes in order) identify them in checkpoints
