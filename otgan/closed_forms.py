@@ -115,7 +115,7 @@ def _scalar_out(value, ref):
 
 
 def _common(where, **arrays):
-    """The arrays (validated as real floating, under their names) in one library, in order."""
+    """Validate the arrays as real floating, under their names, and put them in one library."""
     return tuple(common_library(where, **arrays)[0].values())
 
 
@@ -302,7 +302,7 @@ def _densities(p, q, where, names=("p", "q")):
 
 
 def optimal_discriminator(p, q):
-    r"""The optimal GAN discriminator ``D*(x) = q(x) / (q(x) + p(x))``, elementwise.
+    r"""Compute the optimal GAN discriminator ``D*(x) = q(x) / (q(x) + p(x))``, elementwise.
 
     Conventions of the lectures (000, 002; Goodfellow et al. 2014, Prop. 1; Biau et al. 2018):
     ``p = p_theta`` is the density of the **generated** measure ``mu_theta`` and ``q`` the
@@ -343,7 +343,7 @@ def optimal_discriminator(p, q):
 
 
 def gan_integrand(d, p, q):
-    r"""The integrand ``q log d + p log(1 - d)`` of the GAN value functional, elementwise.
+    r"""Compute the integrand ``q log d + p log(1 - d)`` of the GAN value, elementwise.
 
     With ``0 log 0 = 0`` (a discriminator equal to 0 where there is no data, or to 1 where
     there is no generated mass, costs nothing) and ``log 0 = -inf`` otherwise. Integrating it
@@ -389,7 +389,7 @@ def _gan_integrand(d, p, q, where):
 
 
 def gan_value(d, p, q, *, dx=1.0):
-    r"""The GAN value ``L(D) = sum_i dx (q_i log d_i + p_i log(1 - d_i))`` on a grid or histogram.
+    r"""Compute the GAN value ``L(D) = sum_i dx (q_i log d_i + p_i log(1 - d_i))``.
 
     A Riemann sum (``dx`` the cell size) of ``L(D) = int log D dnu + int log(1 - D) dmu_theta``
     (Goodfellow et al. 2014); with histograms (``p``, ``q`` probability vectors) and ``dx = 1``
@@ -591,7 +591,7 @@ def w1_histograms(p, q, positions=None, *, rtol=1e-6):
 
 
 def _check_cov(s, d, name, where):
-    """A finite, symmetric, PSD ``(d, d)`` covariance (symmetrised; PSD up to ``sqrt(eps)``)."""
+    """Check a finite, symmetric, PSD ``(d, d)`` covariance (symmetrised; PSD to ``sqrt(eps)``)."""
     if s.ndim == 0 and d == 1:
         s = s.reshape(1, 1)
     if tuple(s.shape) != (d, d):
@@ -624,9 +624,12 @@ def _check_cov(s, d, name, where):
 
 
 def _psd_root(s, eps):
-    """Symmetric square root of a PSD matrix (torch), from ``eigh``. Eigenvalues below
-    ``8 d eps lambda_max`` -- the size of ``eigh``'s rounding noise -- are exact zeros: their
-    square roots (``~ sqrt(eps)``) would otherwise bias rank-deficient covariances."""
+    """Symmetric square root of a PSD matrix (torch), from ``eigh``.
+
+    Eigenvalues below ``8 d eps lambda_max`` -- the size of ``eigh``'s rounding noise -- are
+    exact zeros: their square roots (``~ sqrt(eps)``) would otherwise bias rank-deficient
+    covariances.
+    """
     lam, vec = torch.linalg.eigh(s)
     cut = 8 * s.shape[0] * eps * lam.abs().max()
     lam = torch.where(lam > cut, lam, torch.zeros_like(lam))
@@ -641,8 +644,7 @@ def _root_product_svd(S1, S2, eps):
 
 
 class _TraceRootProduct(torch.autograd.Function):
-    r"""``tr (S1^½ S2 S1^½)^½`` as the nuclear norm ``sum sigma_k(S2^½ S1^½)``, with its
-    gradient in closed form.
+    r"""``tr (S1^½ S2 S1^½)^½`` as the nuclear norm ``sum sigma_k(S2^½ S1^½)``, with its gradient.
 
     The singular values of ``K = S2^½ S1^½`` are the square roots of the eigenvalues of
     ``K^T K = S1^½ S2 S1^½``, so the trace is ``sum_k sigma_k``: no square root of a computed
@@ -698,11 +700,13 @@ def frechet_distance(m1, S1, m2, S2):
 
     Parameters
     ----------
-    m1, m2 : array_like or torch.Tensor, shape (d,) (a scalar for d = 1)
-        Means.
-    S1, S2 : array_like or torch.Tensor, shape (d, d) (a scalar variance for d = 1)
-        Covariances: finite, real, symmetric and positive semi-definite (up to ``sqrt(eps)``
-        relative tolerances; they are symmetrised).
+    m1 : array_like or torch.Tensor, shape (d,) (a scalar for d = 1)
+        Mean of the first Gaussian.
+    S1 : array_like or torch.Tensor, shape (d, d) (a scalar variance for d = 1)
+        Its covariance: finite, real, symmetric and positive semi-definite (up to ``sqrt(eps)``
+        relative tolerances; it is symmetrised).
+    m2, S2 : as ``m1``, ``S1``
+        Mean and covariance of the second Gaussian.
 
     Returns
     -------
@@ -798,7 +802,7 @@ def _ex1_breakpoints(t):
 
 
 def _sqrt_antiderivative(u, b):
-    """An antiderivative in ``u`` of ``sqrt(u^2 + b^2)``."""
+    """Evaluate an antiderivative in ``u`` of ``sqrt(u^2 + b^2)``."""
     r = math.hypot(u, b)
     extra = b * b * math.asinh(u / abs(b)) if b != 0.0 else 0.0
     return 0.5 * (u * r + extra)
@@ -872,7 +876,7 @@ class Exercise1(_Record):
 
 
 def exercise_1():
-    r"""The WGAN lecture's Exercise 1 (file 002): JS and W1 from a square to three atoms.
+    r"""Solve the WGAN lecture's Exercise 1 (file 002): JS and W1 from a square to three atoms.
 
     ``mu`` is uniform on the square with vertices ``(0, ±1), (±1, 0)`` (that is
     ``|x1| + |x2| <= 1``: area 2, density 1/2); ``nu = 1/2 δ(2, 0) + 1/4 δ(-1, 1) +
@@ -939,7 +943,7 @@ def exercise_1():
 
 
 def exercise_2(a, b):
-    r"""The WGAN lecture's Exercise 2, question 1: ``W(mu_theta, nu)`` in closed form.
+    r"""Solve the WGAN lecture's Exercise 2, question 1: ``W(mu_theta, nu)`` in closed form.
 
     ``mu_theta`` is uniform on the segment ``[a, b]`` of ``R^2`` (a Dirac at ``a`` when
     ``a = b``), ``nu = 1/2 δ(-1, 0) + 1/2 δ(1, 0)``, ``c(x, y) = ||x - y||^2``. Then
@@ -1007,7 +1011,7 @@ class Exercise2Argmin(_Record):
 
 
 def exercise_2_argmin():
-    r"""The WGAN lecture's Exercise 2, question 2: ``min_theta W(mu_theta, nu)``.
+    r"""Solve the WGAN lecture's Exercise 2, question 2: ``min_theta W(mu_theta, nu)``.
 
     From :func:`exercise_2`, with ``p = a1 + b1`` and ``d = |b1 - a1|``:
     ``a1^2 + a1 b1 + b1^2 = (3 p^2 + d^2) / 4``, so

@@ -36,6 +36,11 @@ import torch
 
 from ._utils import check_points, is_torch
 
+try:
+    from typing import override
+except ImportError:  # Python < 3.12
+    from typing_extensions import override
+
 __all__ = ["Cost", "Euclidean", "PowerEuclidean", "SquaredEuclidean", "get_cost"]
 
 # Up to this dimension pairwise squared distances are accumulated from coordinate differences,
@@ -94,7 +99,7 @@ def _safe_pow(sq, half_p):
 
 
 class Cost:
-    """Base class of ground costs. Subclasses implement :meth:`from_sqdist` and :meth:`grad_x`.
+    """Base class of ground costs; subclasses implement :meth:`from_sqdist` and :meth:`grad_x`.
 
     All provided costs are radial, ``c(x, y) = f(||x - y||^2)`` with ``f`` non-decreasing.
     """
@@ -104,7 +109,19 @@ class Cost:
     p: float = 2.0
 
     def from_sqdist(self, sq):
-        """The cost as a function of the squared distance ``||x - y||^2`` (elementwise)."""
+        """Evaluate the cost from squared distances, elementwise.
+
+        Parameters
+        ----------
+        sq : numpy.ndarray or torch.Tensor
+            Squared distances ``||x - y||^2`` (any shape).
+
+        Returns
+        -------
+        numpy.ndarray or torch.Tensor
+            ``f(sq)``, of the shape and library of ``sq`` (differentiable, with a zero
+            gradient where ``sq == 0``).
+        """
         raise NotImplementedError
 
     def __call__(self, x, y):
@@ -114,11 +131,33 @@ class Cost:
         return self.from_sqdist(_sqdist_pairwise(x, y))
 
     def matched(self, x, y):
-        """Row-matched costs ``c(x_i, y_i)``: ``(n, d), (n, d) -> (n,)`` (differentiable)."""
+        """Evaluate the row-matched costs ``c(x_i, y_i)`` (differentiable).
+
+        Parameters
+        ----------
+        x, y : numpy.ndarray or torch.Tensor, shape (n, d)
+            Points, matched by rows.
+
+        Returns
+        -------
+        numpy.ndarray or torch.Tensor, shape (n,)
+            The costs, in the library of ``x``.
+        """
         return self.from_sqdist(_sqdist_matched(x, y))
 
     def grad_x(self, x, y):
-        """Row-matched gradient ``grad_x c(x_i, y_i)``: ``(n, d), (n, d) -> (n, d)``."""
+        """Evaluate the row-matched gradient ``grad_x c(x_i, y_i)``.
+
+        Parameters
+        ----------
+        x, y : numpy.ndarray or torch.Tensor, shape (n, d)
+            Points, matched by rows.
+
+        Returns
+        -------
+        numpy.ndarray or torch.Tensor, shape (n, d)
+            The gradients (the minimal-norm subgradient where the cost is not differentiable).
+        """
         raise NotImplementedError
 
     @property
@@ -132,13 +171,15 @@ class Cost:
         return self.p == 1.0
 
     def __repr__(self):
+        """``ClassName()``."""
         return f"{type(self).__name__}()"
 
     def __eq__(self, other):
-        # radial costs with the same exponent are the same cost (Euclidean == PowerEuclidean(1))
+        """Compare exponents: ``Euclidean() == PowerEuclidean(1)`` (the same radial cost)."""
         return isinstance(other, Cost) and self.p == other.p
 
     def __hash__(self):
+        """Hash of the exponent, consistent with ``==``."""
         return hash(("power", self.p))
 
 
@@ -151,9 +192,11 @@ class SquaredEuclidean(Cost):
     name = "sqeuclidean"
     p = 2.0
 
+    @override
     def from_sqdist(self, sq):
         return sq
 
+    @override
     def grad_x(self, x, y):
         return 2.0 * (x - y)
 
@@ -168,9 +211,11 @@ class Euclidean(Cost):
     name = "euclidean"
     p = 1.0
 
+    @override
     def from_sqdist(self, sq):
         return _safe_norm(sq)
 
+    @override
     def grad_x(self, x, y):
         diff = x - y
         norm = _safe_norm(_sqdist_matched(x, y))
@@ -188,6 +233,11 @@ class PowerEuclidean(Cost):
     ``grad_x c(x, y) = p ||x - y||^(p - 2) (x - y)``, and ``0`` at ``x = y``.
     ``PowerEuclidean(1)`` equals :class:`Euclidean`, ``PowerEuclidean(2)`` equals
     :class:`SquaredEuclidean` (same values; the objects compare equal).
+
+    Parameters
+    ----------
+    p : float
+        The exponent, finite and at least 1 (the cost must be convex).
     """
 
     name = "power"
@@ -202,11 +252,13 @@ class PowerEuclidean(Cost):
         self.p = float(p)
         self.name = f"power(p={self.p:g})"
 
+    @override
     def from_sqdist(self, sq):
         if self.p == 2.0:
             return sq
         return _safe_pow(sq, self.p / 2.0)
 
+    @override
     def grad_x(self, x, y):
         diff = x - y
         sq = _sqdist_matched(x, y)
@@ -221,6 +273,7 @@ class PowerEuclidean(Cost):
         return self.p * diff * scale[:, None]
 
     def __repr__(self):
+        """``PowerEuclidean(p=...)``."""
         return f"PowerEuclidean(p={self.p:g})"
 
 _NAMES = {
@@ -230,13 +283,24 @@ _NAMES = {
 
 
 def get_cost(cost) -> Cost:
-    """Resolve ``cost``: a :class:`Cost` instance, or one of the strings ``"sqeuclidean"``,
-    ``"euclidean"``.
+    """Resolve ``cost`` to a :class:`Cost`.
+
+    Parameters
+    ----------
+    cost : Cost or str
+        A cost object (returned as is), or ``"sqeuclidean"`` / ``"euclidean"`` (any case).
+
+    Returns
+    -------
+    Cost
+        The cost.
 
     Raises
     ------
     ValueError
-        For an unknown string. TypeError for anything else.
+        For an unknown string.
+    TypeError
+        For anything else.
     """
     if isinstance(cost, Cost):
         return cost

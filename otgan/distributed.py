@@ -66,16 +66,39 @@ _WHERE = "distributed.c_transform"
 
 
 def is_distributed(group=None) -> bool:
-    """True when a process group is initialised and holds more than one process."""
+    """Tell whether a process group is initialised and holds more than one process.
+
+    Parameters
+    ----------
+    group : torch.distributed.ProcessGroup, optional
+        The group (default: the world).
+
+    Returns
+    -------
+    bool
+    """
     return dist.is_available() and dist.is_initialized() and dist.get_world_size(group) > 1
 
 
 def shard_bounds(n: int, rank: int | None = None, world_size: int | None = None, *, group=None):
-    """``(start, stop)`` of rank ``rank``'s contiguous shard of ``n`` items split as evenly as
-    possible (the first ``n % W`` ranks hold one more item).
+    """Find a rank's contiguous shard of ``n`` items split as evenly as possible.
 
-    ``rank`` and ``world_size`` default to this process's rank and the group size (``0`` and
-    ``1`` without a process group).
+    The first ``n % W`` ranks hold one more item.
+
+    Parameters
+    ----------
+    n : int
+        Number of items (at least ``world_size``).
+    rank, world_size : int, optional
+        The rank and the number of ranks (default: this process's rank and the group size,
+        ``0`` and ``1`` without a process group).
+    group : torch.distributed.ProcessGroup, optional
+        The group (default: the world).
+
+    Returns
+    -------
+    tuple of int
+        ``(start, stop)``.
 
     Examples
     --------
@@ -99,8 +122,25 @@ def shard_bounds(n: int, rank: int | None = None, world_size: int | None = None,
 
 
 def shard_layout(n_local: int, *, group=None, device="cpu"):
-    """``(offset, total)``: the global index of this rank's first item and the number of items
-    over all ranks, from each rank's local count (one ``all_gather`` of one integer)."""
+    """Find this rank's offset and the total count from each rank's local count.
+
+    One ``all_gather`` of one integer.
+
+    Parameters
+    ----------
+    n_local : int
+        This rank's number of items.
+    group : torch.distributed.ProcessGroup, optional
+        The group (default: the world).
+    device : str or torch.device
+        Device of the exchanged integer (CUDA for NCCL).
+
+    Returns
+    -------
+    tuple of int
+        ``(offset, total)``: the global index of this rank's first item and the number of items
+        over all ranks.
+    """
     if not is_distributed(group):
         return 0, int(n_local)
     world = dist.get_world_size(group)
@@ -115,9 +155,20 @@ def shard_layout(n_local: int, *, group=None, device="cpu"):
 def gather_rows(x: torch.Tensor, *, group=None) -> tuple[torch.Tensor, int]:
     """Concatenate in rank order the ``(n_r, ...)`` tensors of all ranks (``n_r`` may differ).
 
-    Returns ``(rows, offset)``: the concatenation (the same on every rank) and the index of this
-    rank's first row in it. This rank's rows keep their autograd graph; the other ranks' rows are
-    constants. Without a process group: ``(x, 0)``.
+    Parameters
+    ----------
+    x : torch.Tensor, shape (n_r, ...)
+        This rank's rows.
+    group : torch.distributed.ProcessGroup, optional
+        The group (default: the world).
+
+    Returns
+    -------
+    rows : torch.Tensor
+        The concatenation (the same on every rank). This rank's rows keep their autograd graph;
+        the other ranks' rows are constants. Without a process group: ``x``.
+    offset : int
+        The index of this rank's first row in it.
     """
     if not is_distributed(group):
         return x, 0
@@ -132,14 +183,14 @@ def gather_rows(x: torch.Tensor, *, group=None) -> tuple[torch.Tensor, int]:
         pad = torch.cat([pad, pad.new_zeros((top - x.shape[0],) + tuple(x.shape[1:]))])
     parts = [torch.empty_like(pad) for _ in range(world)]
     dist.all_gather(parts, pad.contiguous(), group=group)
-    parts = [p[:s] for p, s in zip(parts, sizes)]
+    parts = [p[:s] for p, s in zip(parts, sizes, strict=True)]
     parts[rank] = x
     return torch.cat(parts), sum(sizes[:rank])
 
 
 def c_transform(psi_local, y_local, x, cost="sqeuclidean", *, method="brute", memory=None,
                 group=None):
-    r"""The c-transform ``psi^c(x_i) = min_j c(x_i, y_j) - psi_j`` over sites sharded across ranks.
+    r"""Compute the c-transform ``psi^c(x_i) = min_j c(x_i, y_j) - psi_j`` over sharded sites.
 
     Parameters
     ----------
@@ -250,9 +301,11 @@ def c_transform(psi_local, y_local, x, cost="sqeuclidean", *, method="brute", me
 
 
 def _local_argmin(psi, y, x, cost, center, memory):
-    """Blockwise ``(min_j score_ij, argmin_j)`` over the local sites with the single-process
-    kernel's scores (:func:`otgan.ctransform._block_scores`, points centred on ``center``, the
-    mean of all sites): smallest local index among exact ties."""
+    """Blockwise ``(min_j score_ij, argmin_j)`` over the local sites.
+
+    With the single-process kernel's scores (:func:`otgan.ctransform._block_scores`, points
+    centred on ``center``, the mean of all sites): smallest local index among exact ties.
+    """
     n, m = x.shape[0], y.shape[0]
     bn, bm = _block_shape(n, m, x.element_size() * 4, memory)  # 4 temporaries per entry
     x, y = x - center, y - center
@@ -268,8 +321,11 @@ def _local_argmin(psi, y, x, cost, center, memory):
 
 
 def _local_certified(psi, y, x, center, memory):
-    """The certified float64 argmin over the local sites (:mod:`otgan._certified`) and its
-    float64 score ``||y_j - c||^2 - psi_j - 2 (x - c).(y_j - c)``, comparable across ranks."""
+    """Certify the float64 argmin over the local sites (:mod:`otgan._certified`).
+
+    Returns its float64 score ``||y_j - c||^2 - psi_j - 2 (x - c).(y_j - c)``, comparable
+    across ranks, and the index.
+    """
     idx = certified_argmin(psi, y, x, memory=memory, center=center)
     c = center.to(torch.float64)
     yw = y.to(torch.float64)[idx] - c
@@ -366,17 +422,40 @@ class ShardedAveragedSGD:
         return self.psi_bar
 
     def dot_nu(self, psi_local) -> torch.Tensor:
-        """``sum_j nu_j psi_j`` over all ranks (one ``all_reduce``)."""
+        """Compute ``sum_j nu_j psi_j`` over all ranks (one ``all_reduce``).
+
+        Parameters
+        ----------
+        psi_local : torch.Tensor, shape (m_r,)
+            This rank's shard of a potential.
+
+        Returns
+        -------
+        torch.Tensor
+            A 0-dim tensor, the same on every rank.
+        """
         out = torch.dot(self.nu, psi_local.detach().to(self.nu))
         if is_distributed(self.group):
             dist.all_reduce(out, group=self.group)
         return out
 
     def step(self, x_batch, y_local, cost="sqeuclidean"):
-        """One step from this rank's batch ``x_batch`` (n_r, d) against ``y_local`` (m_r, d).
+        """Take one step from this rank's batch against its sites.
 
-        Returns the semi-dual estimate ``mean_{x in B} psi~_{k-1}^c(x) + nu . psi~_{k-1}`` on the
-        global batch (a 0-dim tensor, the same on every rank).
+        Parameters
+        ----------
+        x_batch : torch.Tensor, shape (n_r, d)
+            This rank's batch of source points.
+        y_local : torch.Tensor, shape (m_r, d)
+            This rank's sites.
+        cost : str or otgan.costs.Cost
+            The ground cost.
+
+        Returns
+        -------
+        torch.Tensor
+            The semi-dual estimate ``mean_{x in B} psi~_{k-1}^c(x) + nu . psi~_{k-1}`` on the
+            global batch (a 0-dim tensor, the same on every rank).
         """
         with torch.no_grad():
             x = torch.as_tensor(x_batch).to(self.psi_tilde)

@@ -76,6 +76,15 @@ class CheckpointError(OtganError, ValueError):
     loss, data of another shape). The message names the file and every mismatch. It is also a
     ``ValueError``.
 
+    Parameters
+    ----------
+    message : str
+        What went wrong, naming the file.
+    path : str or os.PathLike, optional
+        The file, when the checkpoint came from one.
+    mismatches : iterable of str
+        The configuration entries that differ, when that is the fault.
+
     Attributes
     ----------
     path : str or None

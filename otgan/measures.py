@@ -1,5 +1,4 @@
-r"""Source measures :math:`\mu`: uniform on a polygon, piecewise-constant image density, discrete,
-samplers.
+r"""Source measures :math:`\mu`: uniform on a polygon, image densities, discrete, samplers.
 
 Every measure draws samples with ``mu.sample(n, rng=...)`` (an ``(n, d)`` array). The two measures
 with a density on the plane (:class:`Uniform` and :class:`ImageDensity`) also integrate *exactly*
@@ -87,6 +86,10 @@ def as_domain(domain, name: str = "domain", where: str = "measures.as_domain"):
     domain : shapely Polygon or MultiPolygon, array (k, 2) of vertices, or None
         ``None`` gives the unit square ``[0, 1]^2``. A vertex array is read as the exterior ring
         (either orientation, convex or not; repeat nothing). Holes need a shapely Polygon.
+    name : str
+        The argument's name in error messages.
+    where : str
+        The caller named in error messages.
 
     Returns
     -------
@@ -268,7 +271,19 @@ class Measure:
     dim = 2
 
     def sample(self, n, *, rng=None):  # pragma: no cover - abstract
-        """Draw ``n`` samples as an ``(n, d)`` array."""
+        """Draw ``n`` samples.
+
+        Parameters
+        ----------
+        n : int
+            How many (at least 0).
+        rng : None, int, numpy.random.Generator or torch.Generator
+            Seed or generator.
+
+        Returns
+        -------
+        array, shape (n, d)
+        """
         raise NotImplementedError
 
     @staticmethod
@@ -288,25 +303,66 @@ class DensityMeasure(Measure):
     domain: shapely.Polygon | shapely.MultiPolygon
 
     def density(self, x):  # pragma: no cover - abstract
-        """The density :math:`\\rho(x_i)` at points ``x`` (n, 2); 0 outside the support."""
+        r"""Evaluate the density :math:`\rho(x_i)` at points ``x``; 0 outside the support.
+
+        Parameters
+        ----------
+        x : array, shape (n, 2)
+            Points.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,)
+        """
         raise NotImplementedError
 
     def integrate(self, polygons, centers=None):  # pragma: no cover - abstract
-        """Exact :class:`PolygonIntegrals` over ``polygons`` (m,) about ``centers`` (m, 2)."""
+        """Integrate exactly over polygons.
+
+        Parameters
+        ----------
+        polygons : array-like of shapely geometries (m,)
+            The polygons.
+        centers : array (m, 2), optional
+            Centres of the second moments (default: the origin).
+
+        Returns
+        -------
+        PolygonIntegrals
+        """
         raise NotImplementedError
 
     def mass(self, polygons):
-        r""":math:`\mu(P_k)` for each polygon, as a numpy array (m,)."""
+        r"""Compute :math:`\mu(P_k)` for each polygon.
+
+        Parameters
+        ----------
+        polygons : array-like of shapely geometries (m,)
+            The polygons.
+
+        Returns
+        -------
+        numpy.ndarray, shape (m,)
+        """
         return self.integrate(polygons).mass
 
     def line_integral(self, segments):  # pragma: no cover - abstract
-        """Exact :math:`\\int \\rho \\, ds` along each segment or line geometry."""
+        r"""Integrate the density exactly along each segment: :math:`\int_{S_k} \rho \, ds`.
+
+        Parameters
+        ----------
+        segments : array (m, 2, 2) or array-like of shapely line geometries (m,)
+            End points ``[a_k, b_k]``, or lines.
+
+        Returns
+        -------
+        numpy.ndarray, shape (m,)
+        """
         raise NotImplementedError
 
     @staticmethod
     def _segment_array(segments, where):
-        """A (m, 2, 2) float64 array [a_k, b_k] when ``segments`` is an array, None for line
-        geometries."""
+        """Read ``segments`` as a (m, 2, 2) float64 array [a_k, b_k]; None for line geometries."""
         if isinstance(segments, np.ndarray) and segments.dtype != object or is_torch(segments):
             s = to_numpy(segments, dtype=np.float64)
             if s.ndim != 3 or s.shape[1:] != (2, 2):
@@ -356,10 +412,11 @@ class Uniform(DensityMeasure):
         self.area = float(self.domain.area)
 
     def __repr__(self):
+        """``Uniform(domain=<WKT>)``, cut at 60 characters."""
         return f"Uniform(domain={self.domain.wkt[:60]}{'...' if len(self.domain.wkt) > 60 else ''})"
 
     def sample(self, n, *, rng=None):
-        """``n`` i.i.d. uniform points of the domain, numpy (n, 2) float64.
+        """Draw ``n`` i.i.d. uniform points of the domain.
 
         When the domain fills at least half of its bounding box (squares, rectangles, most
         convex shapes), points are drawn by rejection from the box: fewer than two draws per
@@ -369,6 +426,18 @@ class Uniform(DensityMeasure):
         onto the unit triangle: ``(u, v) -> (1 - u, 1 - v)`` when ``u + v > 1``). Either way the
         cost is linear in ``n`` and independent of how little of its bounding box the domain
         covers (far-apart islands, very thin domains).
+
+        Parameters
+        ----------
+        n : int
+            How many.
+        rng : None, int, numpy.random.Generator or torch.Generator
+            Seed or generator.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, 2)
+            float64.
         """
         n = self._check_n(n, "Uniform.sample")
         gen = as_rng(rng)
@@ -387,8 +456,10 @@ class Uniform(DensityMeasure):
         return out
 
     def _triangles(self):
-        """The triangles ``(T, 3, 2)`` of a constrained Delaunay triangulation of the domain and
-        the cumulative distribution of their areas (cached)."""
+        """Triangulate the domain (constrained Delaunay), with the CDF of the areas (cached).
+
+        Returns the triangles ``(T, 3, 2)`` and the cumulative distribution of their areas.
+        """
         if getattr(self, "_tri_cache", None) is None:
             parts = shapely.get_parts(shapely.constrained_delaunay_triangles(self.domain))
             tri = shapely.get_coordinates(parts).reshape(len(parts), 4, 2)[:, :3]
@@ -415,7 +486,17 @@ class Uniform(DensityMeasure):
         return t[:, 0] + uv[:, :1] * (t[:, 1] - t[:, 0]) + uv[:, 1:] * (t[:, 2] - t[:, 0])
 
     def density(self, x):
-        """``1/|D|`` inside the domain (boundary included), 0 outside; numpy (n,)."""
+        """Evaluate the density: ``1/|D|`` inside the domain (boundary included), 0 outside.
+
+        Parameters
+        ----------
+        x : array, shape (n, 2)
+            Points.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,)
+        """
         x = to_numpy(check_points(x, "x", "Uniform.density", dim=2), dtype=np.float64)
         inside = shapely.intersects_xy(self.domain, x[:, 0], x[:, 1])
         return inside / self.area
@@ -426,6 +507,7 @@ class Uniform(DensityMeasure):
         Parameters
         ----------
         polygons : array-like of shapely geometries (m,)
+            The polygons.
         centers : array (m, 2), optional
             Centres :math:`c_k` of the second moments (default: the origin).
         clip : bool
@@ -443,15 +525,25 @@ class Uniform(DensityMeasure):
         return PolygonIntegrals(a / self.area, f / self.area, s / self.area)
 
     def line_integral(self, segments):
-        r""":math:`\int_{S_k} \rho \, ds = |S_k \cap D| / |D|` for segments ``(m, 2, 2)`` or line
-        geometries; numpy (m,)."""
+        r"""Integrate the density along segments: :math:`|S_k \cap D| / |D|`.
+
+        Parameters
+        ----------
+        segments : array (m, 2, 2) or array-like of shapely line geometries (m,)
+            End points ``[a_k, b_k]``, or lines.
+
+        Returns
+        -------
+        numpy.ndarray, shape (m,)
+        """
         geoms = self._segments(segments, "Uniform.line_integral")
         return shapely.length(shapely.intersection(geoms, self.domain)) / self.area
 
 
 class ImageDensity(DensityMeasure):
-    r"""Piecewise-constant probability density from a grayscale image ("mu is a density in
-    graylevels").
+    r"""Piecewise-constant probability density from a grayscale image.
+
+    ("mu is a density in graylevels".)
 
     Pixel ``image[i, k]`` covers the rectangle
     ``[xmin + k w, xmin + (k + 1) w] x [ymax - (i + 1) h, ymax - i h]`` with
@@ -473,6 +565,7 @@ class ImageDensity(DensityMeasure):
     domain : shapely.Polygon
         The rectangle ``extent`` (the support, pixels of density 0 included).
     pixel_size : tuple (w, h)
+        The pixel's width and height.
 
     Examples
     --------
@@ -525,10 +618,22 @@ class ImageDensity(DensityMeasure):
         self._grid_tables = None
 
     def __repr__(self):
+        """``ImageDensity(shape=..., extent=...)``."""
         return f"ImageDensity(shape={self.shape}, extent={self.extent})"
 
     def pixel_index(self, x):
-        """(row, col) of the pixel containing each point (n, 2); -1 outside the extent."""
+        """Find the pixel containing each point.
+
+        Parameters
+        ----------
+        x : array, shape (n, 2)
+            Points.
+
+        Returns
+        -------
+        row, col : numpy.ndarray of int64, shape (n,)
+            The pixel (row 0 at the top); -1 outside the extent.
+        """
         x = to_numpy(x, dtype=np.float64).reshape(-1, 2)
         xmin, xmax, ymin, ymax = self.extent
         w, h = self.pixel_size
@@ -541,14 +646,36 @@ class ImageDensity(DensityMeasure):
         return np.where(out, -1, row), np.where(out, -1, col)
 
     def density(self, x):
-        """The density at points ``x`` (n, 2), 0 outside the extent; numpy (n,)."""
+        """Evaluate the density at points ``x``, 0 outside the extent.
+
+        Parameters
+        ----------
+        x : array, shape (n, 2)
+            Points.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,)
+        """
         x = to_numpy(check_points(x, "x", "ImageDensity.density", dim=2), dtype=np.float64)
         r, c = self.pixel_index(x)
         out = r < 0
         return np.where(out, 0.0, self.density_values[np.maximum(r, 0), np.maximum(c, 0)])
 
     def sample(self, n, *, rng=None):
-        """``n`` i.i.d. points: a pixel drawn by weight, then a uniform point in it; numpy (n, 2)."""
+        """Draw ``n`` i.i.d. points: a pixel drawn by weight, then a uniform point in it.
+
+        Parameters
+        ----------
+        n : int
+            How many.
+        rng : None, int, numpy.random.Generator or torch.Generator
+            Seed or generator.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, 2)
+        """
         n = self._check_n(n, "ImageDensity.sample")
         gen = as_rng(rng)
         k = gen.choice(self._rows.size, size=n, p=self.weights[self._rows, self._cols])
@@ -561,8 +688,10 @@ class ImageDensity(DensityMeasure):
     # -- exact integration by Green's formula on the pixel grid (kernels in otgan._pixels) ------
 
     def _tables(self):
-        """The grid arrays ``(xs, ys, rho)`` of :func:`otgan._pixels.grid_tables` (cached; plain
-        numpy arrays, so the measure still pickles)."""
+        """Return the grid arrays ``(xs, ys, rho)`` of :func:`otgan._pixels.grid_tables`.
+
+        Cached; plain numpy arrays, so the measure still pickles.
+        """
         if getattr(self, "_grid_tables", None) is None:
             self._grid_tables = grid_tables(self.extent, self.shape, self.density_values)
         return self._grid_tables
@@ -658,10 +787,21 @@ class ImageDensity(DensityMeasure):
                                 np.bincount(owner, second, m))
 
     def line_integral(self, segments):
-        r""":math:`\int_{S_k} \rho \, ds`, exactly: the segments are cut at the pixel grid lines
-        and each piece weighted by the density of its pixel. A piece lying on an edge between
-        two pixels counts the mean of their two densities (0 outside the extent). Segments
-        ``(m, 2, 2)`` or line geometries; numpy (m,)."""
+        r"""Integrate the density exactly along segments: :math:`\int_{S_k} \rho \, ds`.
+
+        The segments are cut at the pixel grid lines and each piece weighted by the density of
+        its pixel. A piece lying on an edge between two pixels counts the mean of their two
+        densities (0 outside the extent).
+
+        Parameters
+        ----------
+        segments : array (m, 2, 2) or array-like of shapely line geometries (m,)
+            End points ``[a_k, b_k]``, or lines.
+
+        Returns
+        -------
+        numpy.ndarray, shape (m,)
+        """
         where = "ImageDensity.line_integral"
         s = self._segment_array(segments, where)
         if s is not None:
@@ -706,11 +846,24 @@ class Discrete(Measure):
         self._p = self._p / self._p.sum()
 
     def __repr__(self):
+        """``Discrete(n=..., d=...)``."""
         return f"Discrete(n={self.x.shape[0]}, d={self.dim})"
 
     def sample(self, n, *, rng=None):
-        """``n`` points drawn with replacement with probabilities ``a``, in the library/device of
-        ``x``."""
+        """Draw ``n`` points with replacement with probabilities ``a``.
+
+        Parameters
+        ----------
+        n : int
+            How many.
+        rng : None, int, numpy.random.Generator or torch.Generator
+            Seed or generator.
+
+        Returns
+        -------
+        array, shape (n, d)
+            In the library and on the device of ``x``.
+        """
         n = self._check_n(n, "Discrete.sample")
         idx = as_rng(rng).choice(self._p.size, size=n, p=self._p)
         if is_torch(self.x):
@@ -719,8 +872,9 @@ class Discrete(Measure):
 
 
 class Sampler(Measure):
-    r"""A measure known only through samples: a callable, or a generator network pushing a latent
-    distribution forward (:math:`\mu_\theta = {g_\theta}_\# \zeta`).
+    r"""A measure known only through samples: a callable, or a generator network.
+
+    A network pushes a latent distribution forward (:math:`\mu_\theta = {g_\theta}_\# \zeta`).
 
     Two forms:
 
@@ -786,11 +940,25 @@ class Sampler(Measure):
         self.torch_rng = bool(torch_rng)
 
     def __repr__(self):
+        """``Sampler(latent_dim=... or fn, device=...)``."""
         kind = f"latent_dim={self.latent_dim}" if self.latent_dim else "fn"
         return f"Sampler({kind}, device={self.device})"
 
     def sample(self, n, *, rng=None):
-        """``n`` points (numpy or torch, as ``fn`` returns them), shape checked ``(n, d)``."""
+        """Draw ``n`` points.
+
+        Parameters
+        ----------
+        n : int
+            How many.
+        rng : None, int, numpy.random.Generator or torch.Generator
+            Seed or generator.
+
+        Returns
+        -------
+        array, shape (n, d)
+            numpy or torch, as ``fn`` returns them (the shape is checked).
+        """
         n = self._check_n(n, "Sampler.sample")
         if self.latent_dim is None:
             r = torch_generator(rng, self.device) if self.torch_rng else as_rng(rng)

@@ -14,6 +14,7 @@ import math
 import numpy as np
 import ot
 import pytest
+import scipy.linalg
 import scipy.stats
 import torch
 from hypothesis import given
@@ -838,3 +839,119 @@ def test_js_keeps_subnormal_mass():
     tiny = np.array([5e-324, 1.0 - 5e-324, 0.0])
     other = np.array([0.0, 1.0 - 5e-324, 5e-324])
     assert 0.0 <= cf.js_divergence(tiny, other) < 1e-300
+
+
+# --- hostile inputs: complex, overflowing, NaN tolerances, degenerate covariances -------------
+
+
+@pytest.mark.hostile
+def test_complex_rejected_naming_the_argument():
+    p = np.array([0.5, 0.5], dtype=complex)
+    with pytest.raises(TypeError, match="kl_divergence: 'p' must be real"):
+        cf.kl_divergence(p, [0.5, 0.5])
+    with pytest.raises(TypeError, match="js_divergence: 'q' must be real"):
+        cf.js_divergence([0.5, 0.5], torch.tensor([0.5, 0.5], dtype=torch.complex128))
+    with pytest.raises(TypeError, match="w1_histograms: 'positions' must be real"):
+        cf.w1_histograms([1.0, 0.0], [0.0, 1.0], positions=np.array([0, 1 + 1j]))
+    with pytest.raises(TypeError, match="frechet_distance: 'S1' must be real"):
+        cf.frechet_distance([0.0], np.array([[1 + 1j]]), [0.0], [[1.0]])
+    with pytest.raises(TypeError, match="exercise_2: 'b' must be real"):
+        cf.exercise_2([0.0, 0.0], np.array([1j, 0.0]))
+
+
+@pytest.mark.hostile
+def test_masses_whose_sum_overflows_are_rejected():
+    big = np.array([1e308, 1e308])
+    with pytest.raises(ValueError, match="w1_histograms: the sum of 'p' is inf"):
+        cf.w1_histograms(big, big)
+    with pytest.raises(ValueError, match="kl_divergence: the sum of 'p' is inf"):
+        cf.kl_divergence(big, [0.5, 0.5])
+    with pytest.raises(ValueError, match="overflow"):
+        cf.frechet_distance(np.zeros(2), np.eye(2) * 1e308, np.zeros(2), np.eye(2))
+
+
+@pytest.mark.hostile
+def test_large_finite_masses_still_give_the_work():
+    # piles of 1e307 moved by one bin: the work is 1e307 (hand computation)
+    assert cf.w1_histograms([1e307, 1e307], [2e307, 0.0]) == pytest.approx(1e307, rel=1e-15)
+
+
+@pytest.mark.hostile
+def test_nan_tolerances_never_switch_a_check_off():
+    nan = float("nan")
+    with pytest.raises(ValueError, match="kl_divergence: 'atol' must be a finite"):
+        cf.kl_divergence([0.5, 0.7], [0.5, 0.5], atol=nan)  # p does not sum to 1
+    with pytest.raises(ValueError, match="w1_histograms: 'rtol' must be a finite"):
+        cf.w1_histograms([1.0, 0.0], [5.0, 0.0], rtol=nan)  # masses differ
+
+
+def _spd(d, seed):
+    a = np.random.default_rng(seed).standard_normal((d, d))
+    return a @ a.T + 0.5 * np.eye(d)
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("S1", [2.0 * np.eye(3), np.diag([1.0, 1.0, 3.0])])
+def test_frechet_gradient_at_repeated_eigenvalues_matches_finite_differences(S1):
+    S2 = _spd(3, 0)
+    m1, m2 = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    s1 = torch.tensor(S1, requires_grad=True)
+    s2 = torch.tensor(S2, requires_grad=True)
+
+    def sym(a):  # finite differences move one entry: keep the covariance symmetric
+        return 0.5 * (a + a.T)
+
+    fixed = s2.detach()
+    assert torch.autograd.gradcheck(lambda a: cf.frechet_distance(m1, sym(a), m2, fixed),
+                                    (s1,), eps=1e-6, atol=1e-7)
+    assert torch.autograd.gradcheck(lambda b: cf.frechet_distance(m1, fixed, m2, sym(b)),
+                                    (s1,), eps=1e-6, atol=1e-7)  # repeated in the 2nd slot
+    val = cf.frechet_distance(m1, s1, m2, s2)
+    val.backward()
+    assert torch.isfinite(s1.grad).all()
+    # closed form: grad_S1 = I - S2^½ (S2^½ S1 S2^½)^-½ S2^½ (scipy's sqrtm, another route)
+    r2 = np.real(scipy.linalg.sqrtm(S2))
+    mid = np.real(scipy.linalg.sqrtm(r2 @ S1 @ r2))
+    expected = np.eye(3) - r2 @ np.linalg.inv(mid) @ r2
+    np.testing.assert_allclose(s1.grad.numpy(), expected, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.hostile
+def test_frechet_isotropic_equal_covariances_have_zero_gradient():
+    s = torch.eye(4, dtype=torch.float64, requires_grad=True)
+    m = torch.zeros(4, dtype=torch.float64)
+    val = cf.frechet_distance(m, s, m, torch.eye(4, dtype=torch.float64))
+    val.backward()
+    assert abs(float(val.detach())) < 1e-14
+    np.testing.assert_allclose(s.grad.numpy(), np.zeros((4, 4)), atol=1e-12)
+
+
+@pytest.mark.hostile
+def test_frechet_rank_deficient_commuting_matches_the_closed_form():
+    # S1 = Q diag(a) Q^T, S2 = Q diag(b) Q^T: W2^2 = ||a^½ - b^½||^2 (fewer samples than d)
+    d = 6
+    q, _ = np.linalg.qr(np.random.default_rng(3).standard_normal((d, d)))
+    a = np.array([2.0, 1.0, 0.5, 0.0, 0.0, 0.0])
+    b = np.array([1.0, 0.0, 0.25, 3.0, 0.0, 0.0])
+    S1, S2 = (q * a) @ q.T, (q * b) @ q.T
+    expected = float(((np.sqrt(a) - np.sqrt(b)) ** 2).sum())
+    got = cf.frechet_distance(np.zeros(d), S1, np.zeros(d), S2)
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.hostile
+def test_frechet_rank_deficient_against_mpmath():
+    mpmath = pytest.importorskip("mpmath")
+    # S1 = A A^T and S2 = B B^T with small integer factors: exact in float64 and exactly of
+    # rank 2 and 3 in dimension 7. Then tr (S1^½ S2 S1^½)^½ = ||B^T A||_* (nuclear norm).
+    rng = np.random.default_rng(5)
+    A = rng.integers(-3, 4, size=(7, 2)).astype(float)
+    B = rng.integers(-3, 4, size=(7, 3)).astype(float)
+    S1, S2 = A @ A.T, B @ B.T
+    mpmath.mp.dps = 40
+    K = mpmath.matrix((B.T @ A).tolist())  # integers: exact
+    sv = mpmath.svd_r(K, compute_uv=False)
+    nuclear = sum(sv[i] for i in range(sv.rows))
+    exact = mpmath.mpf(float(np.trace(S1))) + mpmath.mpf(float(np.trace(S2))) - 2 * nuclear
+    got = cf.frechet_distance(np.zeros(7), S1, np.zeros(7), S2)
+    assert abs(got - float(exact)) <= 1e-13 * float(np.trace(S1) + np.trace(S2))

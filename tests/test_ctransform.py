@@ -16,8 +16,9 @@ from otgan.ctransform import (
     semi_dual,
     semi_dual_gradient,
 )
-from otgan.testing import cost_matrix as brute_cost_matrix
 from otgan.testing import discrete_problems, potentials, site_sets
+from tests.reference import score_matrix
+from tests.tolerances import F32, F64, F64_FEW, F64_LOOSE, F64_ZERO, FINITE_DIFFERENCES, LP, TF32
 
 COSTS = {"sqeuclidean": SquaredEuclidean(), "euclidean": Euclidean(),
          "power1.5": PowerEuclidean(1.5)}
@@ -33,7 +34,8 @@ def point_clouds(d, n_min=1):
 
 
 def brute_c_transform(psi, y, x, cost):
-    C = brute_cost_matrix(x, y, cost) - psi[None, :]
+    """The reference values and the score matrix ``c(x_i, y_j) - psi_j`` (tests/reference.py)."""
+    C = score_matrix(psi, y, x, cost)
     return C.min(axis=1), C
 
 
@@ -57,8 +59,8 @@ def test_matches_explicit_minimum(data):
     for method in ("brute", "auto") + (("kdtree",) if name == "sqeuclidean" else ()):
         vals, idx = c_transform(psi, y, x, COSTS[name], method=method)
         assert idx.dtype == np.int64 and vals.shape == (len(x),)
-        np.testing.assert_allclose(vals, ref, rtol=1e-12, atol=1e-12)
-        assert_argmin_optimal(idx, C, atol=1e-12)
+        np.testing.assert_allclose(vals, ref, rtol=F64, atol=F64)
+        assert_argmin_optimal(idx, C, atol=F64)
 
 
 @pytest.mark.parametrize("d", [2, 3])
@@ -70,7 +72,7 @@ def test_kdtree_fast_path_equals_brute_force_argmin(d):
     v_brute, i_brute = c_transform(psi, y, x, method="brute")
     # random data: no ties, so the indices themselves must agree
     np.testing.assert_array_equal(i_fast, i_brute)
-    np.testing.assert_allclose(v_fast, v_brute, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(v_fast, v_brute, rtol=0, atol=F64_FEW)
 
 
 def test_blocks_do_not_change_the_result():
@@ -79,7 +81,7 @@ def test_blocks_do_not_change_the_result():
     ref = c_transform(psi, y, x, "euclidean", method="brute")
     tiny = c_transform(psi, y, x, "euclidean", method="brute", memory=4096)
     np.testing.assert_array_equal(ref[1], tiny[1])
-    np.testing.assert_allclose(ref[0], tiny[0], rtol=1e-14)
+    np.testing.assert_allclose(ref[0], tiny[0], rtol=F64_FEW)
 
 
 def test_high_dimension_gram_path_matches_brute_force():
@@ -88,8 +90,8 @@ def test_high_dimension_gram_path_matches_brute_force():
     for cost in (SquaredEuclidean(), Euclidean()):
         ref, C = brute_c_transform(psi, y, x, cost)
         vals, idx = c_transform(psi, y, x, cost)
-        np.testing.assert_allclose(vals, ref, rtol=1e-10)
-        assert_argmin_optimal(idx, C, atol=1e-10)
+        np.testing.assert_allclose(vals, ref, rtol=F64_LOOSE)
+        assert_argmin_optimal(idx, C, atol=F64_LOOSE)
 
 
 def test_memory_stays_within_budget():
@@ -106,7 +108,7 @@ def test_memory_stays_within_budget():
     # spot-check a few rows against brute force
     rows = rng.choice(len(x), 50, replace=False)
     ref, _C = brute_c_transform(psi, y, x[rows], Euclidean())
-    np.testing.assert_allclose(vals[rows], ref, rtol=1e-12)
+    np.testing.assert_allclose(vals[rows], ref, rtol=F64)
 
 
 def test_kdtree_handles_a_million_queries_against_1e5_sites_in_bounded_memory():
@@ -121,7 +123,7 @@ def test_kdtree_handles_a_million_queries_against_1e5_sites_in_bounded_memory():
     assert peak < 2**30, f"peak {peak / 2**20:.0f} MiB"
     rows = rng.choice(len(x), 200, replace=False)
     ref, _C = brute_c_transform(psi, y, x[rows], SquaredEuclidean())
-    np.testing.assert_allclose(vals[rows], ref, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(vals[rows], ref, rtol=0, atol=F64_ZERO)
 
 
 # --- algebraic properties ---------------------------------------------------------------------
@@ -137,9 +139,9 @@ def test_shift_of_psi_shifts_values_and_keeps_argmin(data):
     psi = data.draw(potentials(len(y), scale=2.0))
     v0, _i0 = c_transform(psi, y, x, COSTS[name], method="brute")
     v1, i1 = c_transform(psi + t, y, x, COSTS[name], method="brute")
-    np.testing.assert_allclose(v1, v0 - t, rtol=1e-12, atol=1e-12)
-    C = brute_cost_matrix(x, y, COSTS[name]) - psi
-    assert_argmin_optimal(i1, C, atol=1e-12)
+    np.testing.assert_allclose(v1, v0 - t, rtol=F64, atol=F64)
+    C = score_matrix(psi, y, x, COSTS[name])
+    assert_argmin_optimal(i1, C, atol=F64)
 
 
 @SETTINGS
@@ -153,7 +155,7 @@ def test_c_cbar_c_is_c(data):
     phi, _ = c_transform(psi, y, x, cost)  # psi^c on x
     psi_cc, _ = c_bar_transform(phi, x, y, cost)  # psi^{c cbar} on y, >= psi
     phi_again, _ = c_transform(psi_cc, y, x, cost)
-    np.testing.assert_allclose(phi_again, phi, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(phi_again, phi, rtol=F64, atol=F64)
     assert np.all(psi_cc >= psi - 1e-12)
 
 
@@ -178,7 +180,7 @@ def test_strong_duality_at_pot_optimal_potential(problem):
     """The semi-dual at POT's optimal potential equals ot.emd2 (1e-9 relative)."""
     p = problem
     value = semi_dual(p.psi, p.y, p.x, nu=p.nu, a=p.a, cost=p.cost)
-    np.testing.assert_allclose(value, p.value, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(value, p.value, rtol=LP, atol=F64)
 
 
 @SETTINGS
@@ -199,7 +201,7 @@ def test_gradient_vanishes_in_the_superdifferential_at_the_optimum(problem):
     size along it cannot increase H."""
     p = problem
     value, grad = semi_dual_gradient(p.psi, p.y, p.x, nu=p.nu, a=p.a, cost=p.cost)
-    np.testing.assert_allclose(grad.sum(), 0.0, atol=1e-12)
+    np.testing.assert_allclose(grad.sum(), 0.0, atol=F64)
     for step in (1e-3, 1e-1):
         assert semi_dual(p.psi + step * grad, p.y, p.x, nu=p.nu, a=p.a, cost=p.cost) <= (
             value + 1e-12
@@ -214,10 +216,10 @@ def test_semi_dual_gradient_is_finite_difference_of_value():
     h = 1e-7  # H is piecewise linear in psi: a tiny step crosses no point for generic data
     fd = np.array([(semi_dual(psi + h * e, y, x) - semi_dual(psi - h * e, y, x)) / (2 * h)
                    for e in np.eye(6)])
-    np.testing.assert_allclose(grad, fd, atol=1e-6)
+    np.testing.assert_allclose(grad, fd, atol=FINITE_DIFFERENCES)
     masses = cell_masses(psi, y, x)
-    np.testing.assert_allclose(masses.sum(), 1.0, rtol=1e-12)
-    np.testing.assert_allclose(grad, 1 / 6 - masses, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(masses.sum(), 1.0, rtol=F64)
+    np.testing.assert_allclose(grad, 1 / 6 - masses, rtol=0, atol=F64_ZERO)
 
 
 # --- numpy / torch, autograd -----------------------------------------------------------------
@@ -257,7 +259,7 @@ def test_autograd_gradient_is_grad_x_cost_at_the_argmin(cost):
     vals, idx = c_transform(psi, y, x, cost)
     vals.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), cost.grad_x(x.detach(), y[idx]).numpy(),
-                               rtol=1e-12)
+                               rtol=F64)
     counts = np.bincount(idx.numpy(), minlength=30)
     np.testing.assert_allclose(psi.grad.numpy(), -counts)
 
@@ -272,7 +274,7 @@ def test_gradcheck_float64(cost):
     def f(x_, psi_):
         return c_transform(psi_, y, x_, cost)[0]
 
-    assert torch.autograd.gradcheck(f, (x, psi), eps=1e-7, atol=1e-6)
+    assert torch.autograd.gradcheck(f, (x, psi), eps=1e-7, atol=FINITE_DIFFERENCES)
 
 
 @CUDA
@@ -285,7 +287,7 @@ def test_cuda_matches_cpu(name):
     vals, idx = c_transform(torch.tensor(psi, device="cuda"), torch.tensor(y, device="cuda"), xt,
                             COSTS[name])
     assert vals.device.type == "cuda" and idx.device.type == "cuda"
-    np.testing.assert_allclose(vals.detach().cpu().numpy(), v_cpu, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(vals.detach().cpu().numpy(), v_cpu, rtol=F64_LOOSE, atol=F64)
     vals.sum().backward()
     assert xt.grad.device.type == "cuda"
 
@@ -298,7 +300,7 @@ def test_cuda_high_dimension_blocks():
     psi = torch.zeros(60000, device="cuda")
     vals, _idx = c_transform(psi, y, x, memory=64 * 2**20)
     ref = torch.cdist(x.detach(), y).pow(2).min(dim=1)
-    torch.testing.assert_close(vals.detach(), ref.values, rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(vals.detach(), ref.values, **TF32)
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -342,3 +344,72 @@ def test_weight_errors_name_the_argument():
         semi_dual_gradient(psi, y, x, a=np.ones(2) / 2)
     with pytest.raises(ValueError, match="cell_masses: 'a' contains NaN"):
         cell_masses(psi, y, x, a=np.array([np.nan, 0.5, 0.5]))
+
+
+# --- hostile inputs: complex and half precision, overflowing masses, scalar options -----------
+
+_RNG = np.random.default_rng(1234)
+X2, Y2 = _RNG.random((7, 2)), _RNG.random((4, 2))  # 7 points, 4 sites
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("lib", ["numpy", "torch"])
+@pytest.mark.parametrize("which", ["x", "y", "psi"])
+def test_c_transform_rejects_complex_naming_the_argument(lib, which):
+    args = {"psi": np.zeros(4), "y": Y2, "x": X2}
+    bad = args[which].astype(np.complex128) + 1e-3j
+    args[which] = torch.as_tensor(bad) if lib == "torch" else bad
+    with pytest.raises(TypeError, match=rf"c_transform: '{which}' must be real"):
+        c_transform(args["psi"], args["y"], args["x"])
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("make", [
+    lambda a: a.astype(np.float16),
+    lambda a: torch.as_tensor(a, dtype=torch.float16),
+    lambda a: torch.as_tensor(a, dtype=torch.bfloat16),
+])
+def test_half_precision_is_rejected_naming_the_users_argument(make):
+    with pytest.raises(TypeError, match="c_transform: 'x' has dtype .*16"):
+        c_transform(np.zeros(4), Y2, make(X2))
+
+
+@pytest.mark.hostile
+def test_float32_and_integer_inputs_still_work():
+    # integer and float32 inputs are fine: the answer matches float64 brute force
+    xi = np.array([[0, 0], [2, 1]])
+    yi = np.array([[1, 1], [3, 0], [0, 2]])
+    vals, idx = c_transform(np.zeros(3), yi, xi)
+    np.testing.assert_array_equal(vals, score_matrix(np.zeros(3), yi, xi).min(1))
+    v32, _ = c_transform(np.zeros(4, np.float32), Y2.astype(np.float32), X2.astype(np.float32))
+    assert v32.dtype == np.float32
+    np.testing.assert_allclose(v32, score_matrix(np.zeros(4), Y2, X2).min(1), rtol=F32)
+
+
+@pytest.mark.hostile
+def test_masses_whose_sum_overflows_are_rejected():
+    with pytest.raises(ValueError, match="semi_dual: the sum of 'nu' is inf"):
+        semi_dual(np.zeros(2), Y2[:2], X2, nu=np.array([1e308, 1e308]))
+
+
+@pytest.mark.hostile
+def test_non_integer_memory_is_an_argument_type_error():
+    from otgan.errors import ArgumentTypeError
+
+    with pytest.raises(ArgumentTypeError, match="must be a positive integer"):
+        c_transform(np.zeros(4), Y2, X2, memory=1.5)
+
+
+@pytest.mark.hostile
+def test_tiny_memory_budget_stays_vectorised_and_exact():
+    from otgan.ctransform import _block_shape
+
+    # a 1-byte budget still gives 64 x 64 blocks (not one Python iteration per entry)
+    assert _block_shape(900, 700, 32, 1) == (64, 64)
+    assert _block_shape(10, 5, 32, 1) == (10, 5)
+    rng = np.random.default_rng(9)
+    y, x, psi = rng.normal(size=(150, 3)), rng.normal(size=(130, 3)), rng.normal(size=150)
+    vals, idx = c_transform(psi, y, x, method="brute", memory=1)
+    scores = score_matrix(psi, y, x)  # brute force, one matrix
+    np.testing.assert_array_equal(idx, scores.argmin(1))
+    np.testing.assert_allclose(vals, scores.min(1), rtol=F64, atol=F64)

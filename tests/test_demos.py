@@ -25,6 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from demos.run_all import DEMOS  # noqa: E402 (after the sys.path entry)
+from tests.reference import w2_squared_by_assignment  # noqa: E402
 
 NAMES = [d[0] for d in DEMOS]
 _CACHE: dict = {}
@@ -234,29 +235,23 @@ def test_fig11_wgan_training_numbers(quick):
     assert abs(gp["grad_norm_mean"][-1] - 1) < 0.3, gp["grad_norm_mean"]
     assert wc["grad_norm_max"][-1] < 1e-2, wc["grad_norm_max"]
     assert wc["final_critic_range"] < 1e-3 * gp["final_critic_range"]
-    for name, st in m.items():
+    for name, st in m.items():  # POT's W2^2 against an optimal assignment (scipy)
         np.testing.assert_allclose(st["final_snapshot_w2_squared"],
-                                   _w2_pot(st["final_samples"], six_points()), rtol=1e-9,
+                                   w2_squared_by_assignment(st["final_samples"], six_points()),
+                                   rtol=1e-9,
                                    err_msg=name)
 
 
-def _w2_pot(x, y):
-    import ot
-
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    return float(ot.emd2(np.full(len(x), 1 / len(x)), np.full(len(y), 1 / len(y)),
-                         ot.dist(x, y, metric="sqeuclidean")))
-
-
-def test_fig01_and_fig07_w2_against_pot(quick):
+def test_fig01_and_fig07_w2_against_an_assignment(quick):
+    """The demos' W2^2 (POT's network simplex) against an optimal assignment (scipy)."""
     from otgan.datasets import six_points
 
     for name in ("fig01_discriminators", "fig07_sdwgan_2d"):
         n = _numbers(quick, name)
         samples = np.asarray(n["final_samples"])
         assert samples.shape == (100, 2)
-        np.testing.assert_allclose(n["final_snapshot_w2_squared"], _w2_pot(samples, six_points()),
-                                   rtol=1e-9)
+        np.testing.assert_allclose(n["final_snapshot_w2_squared"],
+                                   w2_squared_by_assignment(samples, six_points()), rtol=1e-9)
     n = _numbers(quick, "fig07_sdwgan_2d")
     for it, areas in n["cell_areas_at_snapshots"].items():
         np.testing.assert_allclose(np.sum(areas), 1.0, atol=1e-9, err_msg=it)

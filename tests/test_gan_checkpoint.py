@@ -11,6 +11,7 @@ from otgan import errors, gan
 from otgan.datasets import six_points
 from otgan.gan.checkpoint import CHECKPOINT_VERSION, data_fingerprint, legacy_data_checksum
 from tests.data.make_trainer_v1 import flat, trainer_kwargs
+from tests.tolerances import F32
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -102,12 +103,12 @@ def test_version_1_checkpoint_loads_when_its_checksum_matches(loss):
     tr.run(2)
     want = np.load(DATA / f"trainer_v1_{loss}_continued.npz")
     # the same operations in float32: equal up to the rounding of another torch build
-    np.testing.assert_allclose(flat(tr.generator), want["params"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(flat(tr.generator), want["params"], rtol=F32, atol=F32)
     if loss == "sdwgan":
-        np.testing.assert_allclose(tr.psi.double().numpy(), want["psi"], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(tr.psi.double().numpy(), want["psi"], rtol=F32, atol=F32)
     else:
-        np.testing.assert_allclose(flat(tr.discriminator), want["dparams"], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(tr.history.w2, want["w2"], rtol=1e-4)
+        np.testing.assert_allclose(flat(tr.discriminator), want["dparams"], rtol=F32, atol=F32)
+    np.testing.assert_allclose(tr.history.w2, want["w2"], rtol=F32)
 
 
 def test_version_1_checkpoint_of_other_data_is_refused():
@@ -117,3 +118,61 @@ def test_version_1_checkpoint_of_other_data_is_refused():
     with pytest.raises(errors.CheckpointError, match="data_checksum: checkpoint") as info:
         gan.Trainer(changed, **trainer_kwargs("sdwgan")).load(path)
     assert str(path) in str(info.value) and info.value.mismatches == ("data_checksum",)
+
+
+# ------------------------------------------------------------------ hostile files and trainers
+
+
+def _small(loss, **kw):
+    steps = {"n_inner": 2} if loss == "sdwgan" else {"n_critic": 1}
+    return gan.Trainer(Y, loss=loss, seed=0, batch_size=8, **steps, **kw)
+
+
+@pytest.mark.hostile
+def test_checkpoint_of_another_loss_is_refused(tmp_path):
+    path = tmp_path / "gan.pt"
+    _small("gan").run(1).save(path)
+    with pytest.raises(errors.CheckpointError, match="loss: checkpoint 'gan', this trainer "
+                                                     "'wgan-gp'") as info:
+        _small("wgan-gp").load(path)
+    assert info.value.mismatches == ("loss",) and str(path) in str(info.value)
+
+
+@pytest.mark.hostile
+def test_checkpoint_for_other_data_is_refused(tmp_path):
+    path = tmp_path / "sd.pt"
+    _small("sdwgan").run(1).save(path)
+    other = gan.Trainer(Y[:5], loss="sdwgan", seed=0, batch_size=8, n_inner=2)
+    with pytest.raises(errors.CheckpointError, match="data_shape"):
+        other.load(path)
+    moved = gan.Trainer(Y + 0.01, loss="sdwgan", seed=0, batch_size=8, n_inner=2)
+    with pytest.raises(errors.CheckpointError, match="data_fingerprint"):
+        moved.load(path)
+
+
+@pytest.mark.hostile
+def test_checkpoint_with_other_hyperparameters_warns(tmp_path):
+    path = tmp_path / "g.pt"
+    _small("gan").run(1).save(path)
+    with pytest.warns(UserWarning, match="batch_size: checkpoint 8, now 16"):
+        gan.Trainer(Y, loss="gan", seed=0, batch_size=16, n_critic=1).load(path)
+
+
+@pytest.mark.hostile
+def test_truncated_and_foreign_files_name_the_file(tmp_path):
+    good = tmp_path / "good.pt"
+    _small("gan").save(good)
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(errors.CheckpointError, match="cut.pt' is not a readable checkpoint"):
+        _small("gan").load(cut)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"model": 1}, foreign)
+    with pytest.raises(errors.CheckpointError, match="foreign.pt' is not a Trainer checkpoint"):
+        _small("gan").load(foreign)
+    old = _small("gan").state_dict()
+    old["version"] = 0
+    with pytest.raises(errors.CheckpointError, match="version 0"):
+        _small("gan").load_state_dict(old)
+    with pytest.raises(FileNotFoundError):
+        _small("gan").load(tmp_path / "missing.pt")

@@ -81,3 +81,20 @@ def test_games_by_family():
     sd = gan.Trainer(Y, loss="sdwgan", seed=0).game
     assert isinstance(sd, games.SemiDiscreteGame) and sd.discriminator is None
     assert sd.shard == (0, 6) and sd.process_group() == (0, 1)  # no process group
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("loss, kw, named", [
+    ("gan", {"clip": 0.1}, "clip"),
+    ("wgan-gp", {"r1_gamma": 1.0}, "r1_gamma"),
+    ("wgan", {"gp_weight": 5.0}, "gp_weight"),
+    ("nsgan", {"n_inner": 3}, "n_inner"),
+    ("sdwgan", {"n_critic": 3}, "n_critic"),
+    ("sdwgan", {"discriminator": torch.nn.Linear(2, 1)}, "discriminator"),
+    ("gan", {"psi_init": "cold"}, "psi_init"),
+    ("gan", {"momentum": 0.9}, "momentum"),
+    ("wgan", {"betas": (0.5, 0.9)}, "betas"),
+])
+def test_trainer_refuses_options_foreign_to_its_loss(loss, kw, named):
+    with pytest.raises(ValueError, match=rf"'{named}' \(applies to"):
+        gan.Trainer(Y, loss=loss, seed=0, **kw)

@@ -6,13 +6,9 @@ import torch
 
 from otgan import gan
 from otgan.datasets import eight_gaussians, six_points
+from tests.reference import brute_c_transform
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def _brute_ctransform(psi, y, x, p):
-    C = np.linalg.norm(x[:, None] - y[None], axis=-1) ** p - psi[None]
-    return C.min(1), C.argmin(1)
 
 
 @pytest.mark.parametrize("cost, p", [("sqeuclidean", 2), ("euclidean", 1)])
@@ -21,7 +17,7 @@ def test_generator_loss_value_and_gradient_against_brute_force(cost, p):
     y = rng.random((7, 3))
     psi = rng.normal(size=7) * 0.1
     x = rng.random((20, 3))
-    vals, idx = _brute_ctransform(psi, y, x, p)
+    vals, idx = brute_c_transform(psi, y, x, p)
     xt = torch.tensor(x, requires_grad=True)
     loss = gan.sdwgan_generator_loss(torch.tensor(psi), torch.tensor(y), xt, cost)
     np.testing.assert_allclose(float(loss.detach()), vals.mean(), rtol=1e-12)
@@ -41,7 +37,7 @@ def test_generator_loss_flows_into_generator_parameters():
     psi = torch.zeros(6, dtype=torch.float64)
     gan.sdwgan_generator_loss(psi, y, lin(z)).backward()
     x = lin(z).detach().numpy()
-    _, idx = _brute_ctransform(np.zeros(6), six_points(), x, 2)
+    _, idx = brute_c_transform(np.zeros(6), six_points(), x, 2)
     g = 2 * (x - six_points()[idx]) / 16  # dL/dx; dL/db = sum_i dL/dx_i
     np.testing.assert_allclose(lin.bias.grad.numpy(), g.sum(0), rtol=1e-10)
 
@@ -101,7 +97,7 @@ def test_sdwgan_records_psi_snapshots_and_semi_dual():
     np.testing.assert_allclose(snaps[1].psi, tr.psi.numpy())
     # the grid of psi^c is the brute-force c-transform
     gx, gy = np.meshgrid(snaps[1].grid_x, snaps[1].grid_y)
-    want, _ = _brute_ctransform(snaps[1].psi.astype(np.float64), six_points(),
+    want, _ = brute_c_transform(snaps[1].psi.astype(np.float64), six_points(),
                                 np.column_stack([gx.ravel(), gy.ravel()]), 2)
     np.testing.assert_allclose(snaps[1].grid_values.ravel(), want, rtol=1e-5, atol=1e-6)
     assert tr.history.semi_dual.shape == (3,)

@@ -221,3 +221,39 @@ def test_trainer_validation():
         gan.Trainer(Y, generator=lambda z: z)
     with pytest.raises(ValueError, match="Trainer.run: 'n_iter' must be a non-negative integer"):
         gan.Trainer(Y).run(-1)
+
+
+# --- hostile inputs ---------------------------------------------------------------------------
+
+
+@pytest.mark.hostile
+def test_hostile_data_and_counts_are_refused_naming_them():
+    from otgan.errors import ArgumentTypeError
+
+    with pytest.raises(TypeError, match="'data' must be real"):
+        gan.Trainer(Y.astype(complex), loss="gan")
+    with pytest.raises(ArgumentTypeError, match="'batch_size' must be a positive integer"):
+        gan.Trainer(Y, loss="gan", batch_size=True)
+
+
+@pytest.mark.hostile
+def test_trainer_accepts_rng_like_the_rest_of_otgan():
+    a = gan.Trainer(Y, loss="gan", rng=4)
+    b = gan.Trainer(Y, loss="gan", seed=4)
+    c = gan.Trainer(Y, loss="gan", rng=np.random.default_rng(4))
+    for p, q, r in zip(a.generator.parameters(), b.generator.parameters(),
+                       c.generator.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+        torch.testing.assert_close(p, r, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="'rng' or its older name 'seed'"):
+        gan.Trainer(Y, rng=1, seed=1)
+
+
+@pytest.mark.hostile
+def test_trainer_dimension_mismatch_names_the_generator():
+    g = gan.models.MLPGenerator(4, 3)  # 3-D points for 2-D data
+    with pytest.raises(ValueError, match="'generator' must map noise .* to points \\(n, 2\\)"):
+        gan.Trainer(Y, loss="sdwgan", generator=g, seed=0)
+    d = gan.models.MLPDiscriminator(3)
+    with pytest.raises(ValueError, match="'discriminator' fails on points of shape \\(n, 2\\)"):
+        gan.Trainer(Y, loss="wgan", discriminator=d, seed=0)

@@ -139,6 +139,104 @@ def test_uniform_sampling_is_seeded():
         mu.sample(-1)
 
 
+# --- hostile inputs: awkward domains for uniform sampling, complex and overflowing data ------
+
+THIN_L = shapely.Polygon([(0, 0), (4, 0), (4, 0.3), (0.3, 0.3), (0.3, 4), (0, 4)])
+FRAME = shapely.Polygon([(0, 0), (3, 0), (3, 3), (0, 3)],
+                        [[(0.2, 0.2), (2.8, 0.2), (2.8, 2.8), (0.2, 2.8)]])
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("domain", [THIN_L, FRAME], ids=["L", "frame"])
+def test_uniform_sample_moments_and_chi_square(domain):
+    import math
+
+    import scipy.stats
+
+    mu = Uniform(domain)
+    x0, y0, x1, y1 = domain.bounds
+    assert domain.area / ((x1 - x0) * (y1 - y0)) < 0.5  # the triangle route
+    n = 40_000
+    x = mu.sample(n, rng=7)
+    assert shapely.contains_xy(domain, x[:, 0], x[:, 1]).all()
+    # mean and covariance against the exact moments (Monte Carlo error ~ std / sqrt(n))
+    c = np.array(domain.centroid.coords[0])
+    _, _, second = polygon_moments([domain], [c])
+    var_total = second[0] / domain.area  # E||x - c||^2
+    se = math.sqrt(var_total / n)
+    np.testing.assert_allclose(x.mean(0), c, atol=5 * se)
+    r2 = ((x - c) ** 2).sum(1)  # E||x - c||^2 = second moment / area
+    assert abs(r2.mean() - var_total) < 5 * r2.std() / math.sqrt(n)
+    # chi-square on a 6 x 6 grid of cells, expected counts from exact intersection areas
+    gx, gy = np.linspace(x0, x1, 7), np.linspace(y0, y1, 7)
+    cells = [shapely.box(gx[i], gy[j], gx[i + 1], gy[j + 1]) for i in range(6) for j in range(6)]
+    p = np.array([c.intersection(domain).area for c in cells]) / domain.area
+    ix = np.clip(np.searchsorted(gx, x[:, 0], side="right") - 1, 0, 5)
+    iy = np.clip(np.searchsorted(gy, x[:, 1], side="right") - 1, 0, 5)
+    counts = np.bincount(ix * 6 + iy, minlength=36)
+    keep = p > 0
+    assert counts[~keep].sum() == 0
+    stat = scipy.stats.chisquare(counts[keep], n * p[keep])
+    assert stat.pvalue > 1e-4, stat
+
+
+@pytest.mark.hostile
+def test_uniform_sample_far_apart_islands():
+    a, b = shapely.box(0, 0, 1, 1), shapely.box(1e6, 1e6, 1e6 + 2, 1e6 + 1)
+    mu = Uniform(shapely.MultiPolygon([a, b]))
+    n = 30_000
+    x = mu.sample(n, rng=0)
+    in_a = shapely.contains_xy(a, x[:, 0], x[:, 1])
+    in_b = shapely.contains_xy(b, x[:, 0], x[:, 1])
+    assert (in_a | in_b).all()
+    # island b holds 2/3 of the area: binomial standard error
+    frac = in_b.mean()
+    assert abs(frac - 2 / 3) < 5 * np.sqrt(2 / 9 / n)
+    np.testing.assert_allclose(x[in_b].mean(0), [1e6 + 1, 1e6 + 0.5], atol=0.02)
+
+
+@pytest.mark.hostile
+def test_uniform_sample_very_thin_rotated_domain():
+    import scipy.stats
+
+    # a 1 x 1e-9 strip along the diagonal: it fills 1e-9 of its bounding box
+    strip = shapely.affinity.rotate(shapely.box(0, 0, 1, 1e-9), 45, origin=(0, 0))
+    x = Uniform(strip).sample(5000, rng=1)
+    d = shapely.distance(strip, shapely.points(x))
+    assert d.max() <= 1e-12
+    # along the strip the law is uniform on [0, 1]: the projection on the diagonal
+    t = x @ np.array([1.0, 1.0]) / np.sqrt(2.0)
+    assert scipy.stats.kstest(t, "uniform").pvalue > 1e-4
+
+
+@pytest.mark.hostile
+def test_uniform_sample_square_keeps_its_stream():
+    # the unit square fills its box: rejection, so seeded draws of earlier versions stay
+    x = Uniform().sample(4, rng=0)
+    np.testing.assert_array_equal(x, np.random.default_rng(0).random((20, 2))[:4])
+
+
+@pytest.mark.hostile
+def test_hostile_values_are_refused_naming_the_argument():
+    from otgan.errors import ArgumentTypeError
+
+    with pytest.raises(TypeError, match="'domain' must be real"):
+        Uniform(np.array([[0, 0], [1, 0], [1, 1j]]))
+    with pytest.raises(ArgumentTypeError, match="must be a non-negative integer"):
+        Uniform().sample(2.0)
+    with pytest.raises(TypeError, match="ImageDensity: 'image' must be real"):
+        ImageDensity(np.ones((3, 3), dtype=complex))
+    with pytest.raises(ValueError, match="ImageDensity: the sum of 'image' is inf"):
+        ImageDensity(np.full((2, 2), 1e308))
+    # a half-precision image is exact in float64: accepted, same density as float64
+    img = np.array([[1.0, 2.0], [3.0, 4.0]])
+    x = np.random.default_rng(1234).random((7, 2))
+    np.testing.assert_array_equal(ImageDensity(img.astype(np.float16)).density(x),
+                                  ImageDensity(img).density(x))
+    with pytest.raises(ValueError, match="the sum of 'a' is inf"):
+        Discrete(x, np.full(7, 1e308))
+
+
 # --- ImageDensity ---------------------------------------------------------------------------------------
 
 

@@ -23,11 +23,6 @@ def ax():
     plt.close(fig)
 
 
-def test_all_names_resolve():
-    for name in plot.__all__:
-        assert hasattr(plot, name), name
-
-
 def test_lecture_colours():
     assert plot.DATA_COLOR == "navy"
     assert plot.SAMPLE_COLOR == "deepskyblue"

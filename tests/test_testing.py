@@ -37,6 +37,7 @@ from otgan.testing import (
     site_sets,
     weights,
 )
+from tests.tolerances import F64, F64_FEW, F64_ZERO, GEOMETRY, HIGHS, LP
 
 # the strategies' own properties run at the CI profile's 200 examples
 PROPERTY = settings(max_examples=200, deadline=None,
@@ -57,10 +58,10 @@ def test_discrete_answer_matches_otgan_semi_dual_and_the_primal_plan(p):
     """Strong duality at the problem's psi (otgan's blocked c-transform, not the strategy's
     explicit differences), and the value is attained by a coupling with marginals a, b."""
     assert p.x.shape[1] == p.y.shape[1] in (1, 2, 3)
-    np.testing.assert_allclose(p.a.sum(), 1.0, rtol=1e-12)
-    np.testing.assert_allclose(p.b.sum(), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(p.a.sum(), 1.0, rtol=F64)
+    np.testing.assert_allclose(p.b.sum(), 1.0, rtol=F64)
     h = semi_dual(p.psi, p.y, p.x, nu=p.b, a=p.a, cost=p.cost)
-    np.testing.assert_allclose(h, p.value, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(h, p.value, rtol=LP, atol=F64)
     plan = ot.emd(p.a, p.b, cost_matrix(p.x, p.y, p.cost), numItermax=10**7)
     assert_transport_map(plan, p, optimal=True)
 
@@ -72,9 +73,9 @@ def test_semidiscrete_answer_matches_the_exact_diagram(p):
     exact diagram, an implementation independent of the strategy's closed forms and shapely
     clipping."""
     D = diagram(p.y, p.psi, measure=p.mu)
-    np.testing.assert_allclose(D.masses, p.nu, rtol=0, atol=1e-10)
-    np.testing.assert_allclose(D.semi_dual(p.nu), p.value, rtol=1e-10, atol=1e-13)
-    np.testing.assert_allclose(p.nu.sum(), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(D.masses, p.nu, rtol=0, atol=GEOMETRY)
+    np.testing.assert_allclose(D.semi_dual(p.nu), p.value, rtol=GEOMETRY, atol=F64)
+    np.testing.assert_allclose(p.nu.sum(), 1.0, rtol=F64)
     assert (p.nu > 0).all() and len(np.unique(p.y, axis=0)) == len(p.y)
     assert_laguerre_valid(D)
 
@@ -95,8 +96,8 @@ def test_semidiscrete_two_sites_value_by_hand():
     check()
     assert found, "the lattice draw with two sites never came up"
     for p in found:
-        np.testing.assert_allclose(p.value, 1 / 48 + 1 / 12, rtol=1e-14)
-        np.testing.assert_allclose(p.psi, 0, atol=1e-15)
+        np.testing.assert_allclose(p.value, 1 / 48 + 1 / 12, rtol=F64_FEW)
+        np.testing.assert_allclose(p.psi, 0, atol=F64_ZERO)
 
 
 @PROPERTY
@@ -109,7 +110,7 @@ def test_building_blocks(data):
     assert (y >= -2.0).all() and (y <= 3.0).all()
     assert len(np.unique(y, axis=0)) == len(y)
     w = data.draw(weights(len(y), tiny=True, zeros=True))
-    np.testing.assert_allclose(w.sum(), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(w.sum(), 1.0, rtol=F64)
     assert (w >= 0).all() and w.max() > 0
     psi = data.draw(potentials(len(y), scale=0.3))
     assert psi.shape == (len(y),) and np.abs(psi).max() <= 0.3
@@ -123,7 +124,7 @@ def test_site_kinds_have_their_structure():
     def collinear(y):
         d = y - y[0]
         cross = d[:, 0] * d[-1, 1] - d[:, 1] * d[-1, 0]
-        np.testing.assert_allclose(cross, 0, atol=1e-12)
+        np.testing.assert_allclose(cross, 0, atol=F64)
 
     @INNER
     @given(site_sets(min_size=2, max_size=10, kinds=("near-duplicate",), distinct=False))
@@ -193,7 +194,7 @@ def test_assertions_pass_at_the_optimum_and_fail_with_numbers():
     assert_weak_duality(p.psi, p, phi=phi)
     with pytest.raises(AssertionError, match=r"dual constraint violated: phi\[\d\] \+ psi"):
         assert_weak_duality(p.psi, p, phi=phi + 1.0)
-    np.testing.assert_allclose(semi_dual_value(p.psi, p), p.value, rtol=1e-12)
+    np.testing.assert_allclose(semi_dual_value(p.psi, p), p.value, rtol=F64)
     with pytest.raises(TypeError, match="'problem' must be a DiscreteProblem"):
         assert_duality_gap(p.psi, object())
 
@@ -372,6 +373,20 @@ def test_laguerre_valid_fails_on_non_finite_diagram(field, bad):
         assert_laguerre_valid(Spoilt)
 
 
+@pytest.mark.hostile
+def test_nan_tolerances_never_switch_a_check_off():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((5, 2)), rng.random((4, 2))
+    problem = DiscreteProblem(x, np.full(5, 0.2), y, np.full(4, 0.25), get_sq(), 0.0,
+                              np.zeros(4))
+    with pytest.raises(ValueError, match="'atol' must be a finite"):
+        assert_weak_duality(np.zeros(4), problem, atol=float("nan"))
+    with pytest.raises(ValueError, match="'rtol' must be a finite"):
+        assert_duality_gap(np.zeros(4), problem, rtol=float("nan"))
+    with pytest.raises(ValueError, match="'rtol' must be a finite"):
+        assert_laguerre_valid(diagram(x[:4], np.zeros(4)), rtol=float("nan"))
+
+
 # --- strategies reject bad parameters by name, when they are built --------------------------
 
 
@@ -447,7 +462,7 @@ def discrete_property(bug):
     @(NO_SHRINK if bug else INNER)
     @given(discrete_problems(max_size=10))
     def test(p):
-        assert_duality_gap(user_dual_solver(p.x, p.a, p.y, p.b, p.cost, bug=bug), p, rtol=1e-6)
+        assert_duality_gap(user_dual_solver(p.x, p.a, p.y, p.b, p.cost, bug=bug), p, rtol=HIGHS)
 
     return test
 
@@ -457,7 +472,7 @@ def semidiscrete_property(bug):
     @given(semidiscrete_problems(max_sites=8))
     def test(p):
         psi = user_semidiscrete_solver(p.mu, p.y, p.nu, bug=bug)
-        assert_potentials_close(psi, p.psi, problem=p, rtol=1e-6)
+        assert_potentials_close(psi, p.psi, problem=p, rtol=HIGHS)
         assert_duality_gap(psi, p)
 
     return test

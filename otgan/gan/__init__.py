@@ -1,5 +1,4 @@
-"""Adversarial training: losses, penalties, small models, the Dirac-GAN, the training loop and
-the semi-discrete WGAN.
+"""Adversarial training: losses, penalties, models, the Dirac-GAN, the loop, the semi-discrete WGAN.
 
 Submodules
 ----------

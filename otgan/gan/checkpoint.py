@@ -91,7 +91,7 @@ def data_fingerprint(data) -> str:
 
 
 def legacy_data_checksum(data) -> tuple:
-    """The data check of checkpoint version 1: float64 sum and sum of squares of ``data``.
+    """Compute the data check of checkpoint version 1: the float64 sum and sum of squares.
 
     Parameters
     ----------
@@ -108,7 +108,7 @@ def legacy_data_checksum(data) -> tuple:
 
 
 def _plain(v):
-    """Configuration values compared as plain Python (tuples for lists, None kept)."""
+    """Convert configuration values to plain Python for comparisons (tuples for lists)."""
     if isinstance(v, (list, tuple)):
         return tuple(_plain(u) for u in v)
     return v
@@ -116,7 +116,7 @@ def _plain(v):
 
 def _same(a, b):
     if isinstance(a, tuple) and isinstance(b, tuple):
-        return len(a) == len(b) and all(_same(u, v) for u, v in zip(a, b))
+        return len(a) == len(b) and all(_same(u, v) for u, v in zip(a, b, strict=True))
     if isinstance(a, float) and isinstance(b, float):
         return a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b))
     return a == b
@@ -259,9 +259,12 @@ class Checkpointing:
 
     @property
     def config(self) -> dict:
-        """The configuration stored in checkpoints: the loss and the options in use, the data's
-        shape, dtype (as given) and fingerprint (:func:`otgan.gan.checkpoint.data_fingerprint`),
-        the noise dimension, the step mode and the optimizer."""
+        """The configuration stored in checkpoints.
+
+        The loss and the options in use, the data's shape, dtype (as given) and fingerprint
+        (:func:`otgan.gan.checkpoint.data_fingerprint`), the noise dimension, the step mode and
+        the optimizer.
+        """
         s = self._settings
         return {"loss": self.loss, "data_shape": tuple(self.data.shape),
                 "data_dtype": self._data_id[0], "data_fingerprint": self._data_id[1],

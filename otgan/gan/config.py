@@ -28,7 +28,9 @@ from ..costs import Cost, get_cost
 
 __all__ = [
     "DEFAULTS",
+    "LOOP_KEYWORDS",
     "LOSSES",
+    "LOSS_CLASSES",
     "LOSS_OPTIONS",
     "OPTIMIZER_OPTIONS",
     "STEPS",
@@ -118,6 +120,7 @@ class R1R2Options:
     where: InitVar[str] = "gan.R1R2Options"
 
     def __post_init__(self, where):
+        """Validate and normalise the fields."""
         _set(self, r1_gamma=check_real(self.r1_gamma, "r1_gamma", where, nonnegative=True),
              r2_gamma=check_real(self.r2_gamma, "r2_gamma", where, nonnegative=True))
 
@@ -138,6 +141,7 @@ class ClippingOptions:
     where: InitVar[str] = "gan.ClippingOptions"
 
     def __post_init__(self, where):
+        """Validate and normalise the fields."""
         _set(self, clip=check_real(self.clip, "clip", where, positive=True))
 
 
@@ -164,6 +168,7 @@ class GradientPenaltyOptions:
     where: InitVar[str] = "gan.GradientPenaltyOptions"
 
     def __post_init__(self, where):
+        """Validate and normalise the fields."""
         _set(self, gp_weight=check_real(self.gp_weight, "gp_weight", where, nonnegative=True),
              gp_one_sided=bool(self.gp_one_sided),
              gp_pairs=check_choice(self.gp_pairs, "gp_pairs", ("matched", "all"), where))
@@ -199,6 +204,7 @@ class SemiDiscreteOptions:
     where: InitVar[str] = "gan.SemiDiscreteOptions"
 
     def __post_init__(self, where):
+        """Validate and normalise the fields."""
         gamma = self.asgd_gamma
         _set(self, cost=get_cost(self.cost),
              asgd_gamma=None if gamma is None else check_real(gamma, "asgd_gamma", where,
@@ -261,6 +267,7 @@ class OptimizerOptions:
     where: InitVar[str] = "gan.OptimizerOptions"
 
     def __post_init__(self, where):
+        """Validate and normalise the fields."""
         check_choice(self.optimizer, "optimizer", tuple(_OPTIMIZERS), where)
         uses = {k: self.optimizer in v for k, v in OPTIMIZER_OPTIONS.items()}
         _set(self, lr_g=check_real(self.lr_g, "lr_g", where, positive=True),
@@ -271,7 +278,7 @@ class OptimizerOptions:
                                  where, nonnegative=True) if uses["momentum"] else None)
 
     def build(self, params, lr: float) -> torch.optim.Optimizer:
-        """The optimiser of ``params`` with learning rate ``lr``.
+        """Build the optimiser of ``params`` with learning rate ``lr``.
 
         Parameters
         ----------
@@ -314,6 +321,7 @@ class ScheduleOptions:
     where: InitVar[str] = "gan.ScheduleOptions"
 
     def __post_init__(self, where):
+        """Validate and normalise the fields."""
         warmup = (25, 500, 100) if self.warmup is True else self.warmup
         if warmup is False:
             warmup = None
@@ -368,6 +376,7 @@ class EvaluationOptions:
     where: InitVar[str] = "gan.EvaluationOptions"
 
     def __post_init__(self, where):
+        """Validate and normalise the fields."""
         _set(self, eval_every=check_int(self.eval_every, "eval_every", where, minimum=0),
              eval_size=check_int(self.eval_size, "eval_size", where),
              lipschitz=bool(self.lipschitz))
@@ -398,6 +407,7 @@ class SnapshotOptions:
     where: InitVar[str] = "gan.SnapshotOptions"
 
     def __post_init__(self, where):
+        """Validate and normalise the fields."""
         grid = self.snapshot_grid
         if grid is not None:
             if len(grid) != 4:

@@ -72,7 +72,7 @@ def _field_scalar(loss, theta, psi, lam, gamma):
 
 
 def vector_field(loss: str, theta, psi, *, lam: float = 1.0, gamma: float = 1.0):
-    """The Dirac-GAN gradient vector field ``v = (-dL_G/dtheta, -dL_D/dpsi)`` by autograd.
+    """Compute the Dirac-GAN gradient vector field ``v = (-dL_G/dtheta, -dL_D/dpsi)`` by autograd.
 
     The two players' losses are built from :mod:`otgan.gan.losses` and
     :mod:`otgan.gan.penalties` (no closed form involved), with the critic ``x -> -psi x`` (see
@@ -81,6 +81,7 @@ def vector_field(loss: str, theta, psi, *, lam: float = 1.0, gamma: float = 1.0)
     Parameters
     ----------
     loss : {"gan", "nsgan", "wgan", "wgan-gp", "r1"}
+        The game.
     theta, psi : float or array_like (same shape)
         Points where the field is evaluated.
     lam : float
@@ -113,10 +114,19 @@ def _fprime(t):
 
 
 def closed_form_field(loss: str, theta, psi, *, lam: float = 1.0, gamma: float = 1.0):
-    """The Dirac-GAN vector fields in closed form (Mescheder et al. 2018, Sections 2-3).
+    """Compute the Dirac-GAN vector fields in closed form (Mescheder et al. 2018, Sections 2-3).
 
-    Same arguments and conventions as :func:`vector_field` (see the table in the module
-    docstring). ``sign(0) = 0`` for WGAN-GP.
+    The conventions of :func:`vector_field` (see the table in the module docstring);
+    ``sign(0) = 0`` for WGAN-GP.
+
+    Parameters
+    ----------
+    loss, theta, psi, lam, gamma
+        As for :func:`vector_field`.
+
+    Returns
+    -------
+    (v_theta, v_psi) : ndarrays of the broadcast shape (floats for scalar input)
     """
     check_choice(loss, "loss", LOSSES, "gan.dirac.closed_form_field")
     th = np.asarray(theta, dtype=np.float64)
@@ -139,7 +149,17 @@ def closed_form_field(loss: str, theta, psi, *, lam: float = 1.0, gamma: float =
 
 @dataclass(frozen=True)
 class Trajectory:
-    """Iterates of a Dirac-GAN training run: ``theta[k], psi[k]`` for ``k = 0..n_steps``."""
+    """Iterates of a Dirac-GAN training run: ``theta[k], psi[k]`` for ``k = 0..n_steps``.
+
+    Attributes
+    ----------
+    theta, psi : numpy.ndarray, shape (n_steps + 1,)
+        The iterates.
+    mode : str
+        ``"simultaneous"`` or ``"alternating"``.
+    step : float
+        The step size.
+    """
 
     theta: np.ndarray
     psi: np.ndarray
@@ -156,6 +176,26 @@ def trajectory(loss: str, *, theta0: float = 1.0, psi0: float = 1.0, step: float
     ``mode="alternating"``: ``theta <- theta + step v_theta(theta, psi)``, then
     ``psi <- psi + step v_psi(theta_new, psi)``. Defaults (start (1, 1), step 0.2) are the
     paper's.
+
+    Parameters
+    ----------
+    loss : {"gan", "nsgan", "wgan", "wgan-gp", "r1"}
+        The game.
+    theta0, psi0 : float
+        The start.
+    step : float
+        The step size.
+    n_steps : int
+        Number of steps.
+    mode : {"simultaneous", "alternating"}
+        The update order.
+    lam, gamma : float
+        Gradient-penalty and R1 weights (as for :func:`vector_field`).
+
+    Returns
+    -------
+    Trajectory
+        ``theta`` and ``psi`` of shape ``(n_steps + 1,)``, the mode and the step.
     """
     where = "gan.dirac.trajectory"
     check_choice(loss, "loss", LOSSES, where)

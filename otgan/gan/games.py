@@ -96,7 +96,7 @@ class RandomStreams:
                                        .integers(0, 2**62)))
 
     def state_dict(self) -> dict:
-        """The streams' states (a collective in a process group: every rank's training stream).
+        """Return the streams' states (a collective in a process group: every rank's stream).
 
         Returns
         -------
@@ -375,7 +375,7 @@ class Game:
         return values
 
     def landscape(self, x: torch.Tensor) -> torch.Tensor:
-        """What the figures draw: ``sigmoid(D)`` for GAN / NS-GAN, the critic otherwise.
+        """Evaluate what the figures draw: ``sigmoid(D)`` for GAN / NS-GAN, the critic otherwise.
 
         Parameters
         ----------
@@ -420,7 +420,7 @@ class AdversarialGame(Game):
     @classmethod
     def build(cls, options, *, data, generator, discriminator, opt_g, batches, init, rank,
               world_size, where):
-        """The game of ``options.loss``, with the default discriminator when none is given.
+        """Build the game of ``options.loss``, with the default discriminator when none is given.
 
         Parameters
         ----------
@@ -461,7 +461,7 @@ class AdversarialGame(Game):
                    discriminator, opt_g, opt_d, batches, options.batch_size)
 
     def critic(self, x: torch.Tensor) -> torch.Tensor:
-        """The raw critic: logits ``D(x)`` (GAN, NS-GAN) or values ``D(x)`` (WGANs).
+        """Evaluate the raw critic: logits ``D(x)`` (GAN, NS-GAN) or values ``D(x)`` (WGANs).
 
         Parameters
         ----------
@@ -540,7 +540,7 @@ class AdversarialGame(Game):
         return None
 
     def state_dict(self) -> dict:
-        """The discriminator and its optimiser, for checkpoints.
+        """Return the discriminator's and its optimiser's states, for checkpoints.
 
         Returns
         -------
@@ -638,7 +638,7 @@ class SemiDiscreteGame(Game):
     @classmethod
     def build(cls, options, *, data, generator, discriminator, opt_g, batches, init, rank,
               world_size, where):
-        """The semi-discrete game, with the default ASGD step when none is given.
+        """Build the semi-discrete game, with the default ASGD step when none is given.
 
         Parameters
         ----------
@@ -678,7 +678,7 @@ class SemiDiscreteGame(Game):
         return cls(o, data, generator, opt_g, batches, options.batch_size, rank, world_size)
 
     def critic(self, x: torch.Tensor) -> torch.Tensor:
-        """The c-transform ``psi^c(x) = min_j c(x, y_j) - psi_j`` (sharded in a process group).
+        """Evaluate the c-transform ``psi^c(x) = min_j c(x, y_j) - psi_j`` (sharded if grouped).
 
         Parameters
         ----------
@@ -731,10 +731,12 @@ class SemiDiscreteGame(Game):
         return -torch.as_tensor(est).detach()
 
     def _generator_loss(self, x):
-        """``(loss, mean psi^c)``: the loss to differentiate and ``mean psi^c(g(z))`` over the
-        whole batch. In a process group, every rank's batch is gathered (the sharded
-        c-transform needs the same points everywhere) and each rank differentiates the mean over
-        its own points; DDP's gradient average is then the gradient of the global mean."""
+        """``(loss, mean psi^c)``: the loss to differentiate and ``mean psi^c(g(z))``.
+
+        The mean is over the whole batch. In a process group, every rank's batch is gathered (the
+        sharded c-transform needs the same points everywhere) and each rank differentiates the
+        mean over its own points; DDP's gradient average is then the gradient of the global mean.
+        """
         o = self.options
         if self.world_size == 1:
             loss = sdwgan_generator_loss(self.psi, self.data, x, o.cost, memory=o.memory)
@@ -770,7 +772,7 @@ class SemiDiscreteGame(Game):
         return g_loss, semi
 
     def gathered_psi(self) -> torch.Tensor:
-        """The whole ``psi`` (J,): the ranks' shards concatenated (a collective).
+        """Gather the whole ``psi`` (J,): the ranks' shards concatenated (a collective).
 
         Returns
         -------

@@ -65,6 +65,17 @@ def generator_loss(fake_logits: torch.Tensor, *, saturating: bool = False) -> to
       its gradient vanishes where the discriminator rejects the samples (``l -> -inf``).
     - ``saturating=False`` (default): the non-saturating loss ``-E[log sigma(l)] =
       E[softplus(-l)]`` of Goodfellow et al. (2014).
+
+    Parameters
+    ----------
+    fake_logits : Tensor, any shape
+        ``D(g(z))`` on generated samples (logits).
+    saturating : bool
+        The min-max loss instead of the non-saturating one.
+
+    Returns
+    -------
+    Tensor, scalar
     """
     fake_logits = check_tensor(fake_logits, "fake_logits", "gan.generator_loss",
                                nonempty=True)
@@ -77,6 +88,15 @@ def critic_loss(real_values: torch.Tensor, fake_values: torch.Tensor) -> torch.T
     """WGAN critic loss (to minimise): ``-(E[D(y)] - E[D(g(z))])``.
 
     Its minimum over 1-Lipschitz critics is ``-W1(nu, mu_theta)`` (Kantorovich-Rubinstein).
+
+    Parameters
+    ----------
+    real_values, fake_values : Tensor, any shape
+        ``D(y)`` on data and ``D(g(z))`` on generated samples.
+
+    Returns
+    -------
+    Tensor, scalar
     """
     where = "gan.critic_loss"
     real_values = check_tensor(real_values, "real_values", where, nonempty=True)
@@ -85,7 +105,17 @@ def critic_loss(real_values: torch.Tensor, fake_values: torch.Tensor) -> torch.T
 
 
 def wgan_generator_loss(fake_values: torch.Tensor) -> torch.Tensor:
-    """WGAN generator loss (to minimise): ``-E[D(g(z))]``."""
+    """WGAN generator loss (to minimise): ``-E[D(g(z))]``.
+
+    Parameters
+    ----------
+    fake_values : Tensor, any shape
+        ``D(g(z))`` on generated samples.
+
+    Returns
+    -------
+    Tensor, scalar
+    """
     fake_values = check_tensor(fake_values, "fake_values", "gan.wgan_generator_loss",
                                nonempty=True)
     return -fake_values.mean()

@@ -35,7 +35,20 @@ class _Sampler:
     latent_dim: int
 
     def sample(self, n: int, *, rng=None) -> torch.Tensor:
-        """``g(z)`` for ``n`` standard Gaussian latents ``z`` drawn from ``rng`` (no graph)."""
+        """Draw ``g(z)`` for ``n`` standard Gaussian latents ``z`` (no graph).
+
+        Parameters
+        ----------
+        n : int
+            How many.
+        rng : None, int, numpy.random.Generator or torch.Generator
+            Source of the latents.
+
+        Returns
+        -------
+        torch.Tensor, shape (n, out_dim)
+            On the module's device, in its dtype.
+        """
         p = next(self.parameters(), None)
         device = p.device if p is not None else torch.device("cpu")
         dtype = p.dtype if p is not None else torch.get_default_dtype()
@@ -53,6 +66,7 @@ class MLPGenerator(_Sampler, nn.Module):
     latent_dim : int, default 10
         Dimension of the Gaussian noise ``z ~ N(0, I)``.
     out_dim : int, default 2
+        Dimension of the points.
     hidden : tuple of int, default (64, 64, 64)
         Widths of the ``Linear + ELU`` blocks (the lectures use 3 blocks).
     output : {"sigmoid", "linear"}, default "sigmoid"
@@ -78,15 +92,34 @@ class MLPGenerator(_Sampler, nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Map latents to points.
+
+        Parameters
+        ----------
+        z : torch.Tensor, shape (n, latent_dim)
+            Latents.
+
+        Returns
+        -------
+        torch.Tensor, shape (n, out_dim)
+        """
         return self.net(z)
 
 
 class MLPDiscriminator(nn.Module):
-    """Multilayer discriminator ``x -> logit``: ``Linear + LeakyReLU(slope)`` blocks, then
-    ``Linear(., 1)``.
+    """Multilayer discriminator ``x -> logit``: ``Linear + LeakyReLU`` blocks, ``Linear(., 1)``.
 
     Defaults give the lectures' ``2-10-10-1`` net with ``LeakyReLU(0.2)``. :meth:`forward` returns
     logits of shape ``(n,)``; :meth:`prob` the lectures' ``sigmoid`` output ``D(x) in (0, 1)``.
+
+    Parameters
+    ----------
+    in_dim : int, default 2
+        Dimension of the points.
+    hidden : tuple of int, default (10, 10)
+        Widths of the hidden layers.
+    slope : float, default 0.2
+        Negative slope of the LeakyReLU.
     """
 
     def __init__(self, in_dim: int = 2, *, hidden=(10, 10), slope: float = 0.2):
@@ -101,10 +134,31 @@ class MLPDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Compute the logits.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (n, in_dim)
+            Points.
+
+        Returns
+        -------
+        torch.Tensor, shape (n,)
+        """
         return self.net(x).squeeze(-1)
 
     def prob(self, x: torch.Tensor) -> torch.Tensor:
-        """``sigmoid(D(x))``: the discriminator's probability that ``x`` is real."""
+        """Compute ``sigmoid(D(x))``, the discriminator's probability that ``x`` is real.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (n, in_dim)
+            Points.
+
+        Returns
+        -------
+        torch.Tensor, shape (n,)
+        """
         return torch.sigmoid(self(x))
 
 
@@ -113,6 +167,17 @@ class ConvGenerator(_Sampler, nn.Module):
 
     ``z -> Linear -> (2 ch, size/4, size/4) -> ConvT(4, 2, 1) + BN + ReLU -> (ch, size/2, size/2)
     -> ConvT(4, 2, 1) -> sigmoid``; output rows ``(n, size * size)`` in ``[0, 1]``.
+
+    Parameters
+    ----------
+    size : {8, 28}
+        Image side.
+    latent_dim : int
+        Dimension of the noise.
+    channels : int
+        Channels ``ch`` of the middle layer.
+    batch_norm : bool
+        Batch normalisation after the first transposed convolution.
     """
 
     def __init__(self, size: int = 28, *, latent_dim: int = 32, channels: int = 32,
@@ -133,6 +198,18 @@ class ConvGenerator(_Sampler, nn.Module):
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Map latents to images.
+
+        Parameters
+        ----------
+        z : torch.Tensor, shape (n, latent_dim)
+            Latents.
+
+        Returns
+        -------
+        torch.Tensor, shape (n, size * size)
+            Flattened images in ``[0, 1]``.
+        """
         h = self.fc(z).view(z.shape[0], *self._shape)
         return self.net(h).flatten(start_dim=1)
 
@@ -142,6 +219,15 @@ class ConvDiscriminator(nn.Module):
 
     ``Conv(4, 2, 1) + LeakyReLU(0.2)`` twice, then ``Linear(., 1)``; accepts rows
     ``(n, size * size)`` or images ``(n, 1, size, size)``; returns logits ``(n,)``.
+
+    Parameters
+    ----------
+    size : {8, 28}
+        Image side.
+    channels : int
+        Channels of the first convolution (twice as many in the second).
+    slope : float
+        Negative slope of the LeakyReLU.
     """
 
     def __init__(self, size: int = 28, *, channels: int = 32, slope: float = 0.2):
@@ -157,11 +243,32 @@ class ConvDiscriminator(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Compute the logits.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (n, size * size) or (n, 1, size, size)
+            Images.
+
+        Returns
+        -------
+        torch.Tensor, shape (n,)
+        """
         x = x.reshape(x.shape[0], 1, self.size, self.size)
         return self.net(x).squeeze(-1)
 
     def prob(self, x: torch.Tensor) -> torch.Tensor:
-        """``sigmoid(D(x))``."""
+        """Compute ``sigmoid(D(x))``.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (n, size * size) or (n, 1, size, size)
+            Images.
+
+        Returns
+        -------
+        torch.Tensor, shape (n,)
+        """
         return torch.sigmoid(self(x))
 
 
@@ -176,6 +283,7 @@ class NoisyDataGenerator(_Sampler, nn.Module):
     Parameters
     ----------
     data : Tensor or ndarray, shape (J, d)
+        The data points.
     std : float
         Noise level (Gulrajani et al. use unit noise on their toys).
     """
@@ -194,6 +302,20 @@ class NoisyDataGenerator(_Sampler, nn.Module):
         self.out_dim = data.shape[1]
 
     def sample(self, n: int, *, rng=None) -> torch.Tensor:
+        """Draw ``g(z)`` for ``n`` standard Gaussian latents ``z`` (no graph).
+
+        Parameters
+        ----------
+        n : int
+            How many.
+        rng : None, int, numpy.random.Generator or torch.Generator
+            Source of the latents.
+
+        Returns
+        -------
+        torch.Tensor, shape (n, out_dim)
+            On the module's device, in its dtype.
+        """
         gen = rng if isinstance(rng, torch.Generator) else torch_generator(rng, self.data.device)
         z = torch.randn(n, self.latent_dim, generator=gen, device=self.data.device,
                         dtype=self.data.dtype)
@@ -201,6 +323,17 @@ class NoisyDataGenerator(_Sampler, nn.Module):
             return self(z)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Map latents to noisy data points.
+
+        Parameters
+        ----------
+        z : torch.Tensor, shape (n, d + 1)
+            Latents: ``z_0`` picks the point, the rest is its noise.
+
+        Returns
+        -------
+        torch.Tensor, shape (n, d)
+        """
         J = self.data.shape[0]
         k = (torch.special.ndtr(z[:, 0]) * J).long().clamp_(0, J - 1)
         return self.data[k] + self.std * z[:, 1:]

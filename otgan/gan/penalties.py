@@ -56,7 +56,17 @@ def _gen(rng, device):
 def clip_weights(module: nn.Module, clip: float) -> nn.Module:
     """Clamp every parameter of ``module`` to ``[-clip, clip]`` in place (WGAN weight clipping).
 
-    Arjovsky et al. (2017) use ``clip = 0.01``. Returns ``module``.
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The critic.
+    clip : float
+        The bound (Arjovsky et al. (2017) use 0.01).
+
+    Returns
+    -------
+    torch.nn.Module
+        ``module``.
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"gan.clip_weights: 'module' must be a torch.nn.Module; "
@@ -84,6 +94,11 @@ def interpolates(x: torch.Tensor, y: torch.Tensor, *, pairs: str = "matched",
         the lecture's ``lipconstant``.
     rng : None, int, numpy or torch Generator
         Source of ``u`` (a torch Generator on the device of ``x`` is used as is).
+
+    Returns
+    -------
+    Tensor, shape (m, ...) or (m * n, ...)
+        The points.
     """
     where = "gan.interpolates"
     x = check_tensor(x, "x", where, rows=True)
@@ -108,7 +123,22 @@ def interpolates(x: torch.Tensor, y: torch.Tensor, *, pairs: str = "matched",
 
 
 def input_gradient(critic, x: torch.Tensor, *, create_graph: bool = True) -> torch.Tensor:
-    """``grad_x D(x)`` for each row (shape of ``x``), by autograd (``D`` summed over rows)."""
+    """Compute ``grad_x D(x)`` for each row, by autograd (``D`` summed over rows).
+
+    Parameters
+    ----------
+    critic : callable
+        ``D``: points ``(n, ...)`` to values ``(n,)`` or ``(n, 1)``.
+    x : Tensor, shape (n, ...)
+        Points.
+    create_graph : bool
+        Keep the graph (to differentiate the gradient, as penalties do).
+
+    Returns
+    -------
+    Tensor
+        The gradients, of the shape of ``x``.
+    """
     x = check_tensor(x, "x", "gan.input_gradient", rows=True)
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
@@ -128,6 +158,26 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, *, one_side
     ``E[(||grad D(a)|| - target)^2]`` (two-sided) or ``E[max(||grad D(a)|| - target, 0)^2]``
     (one-sided), with ``a`` uniform on segments joining ``fake`` and ``real`` (see
     :func:`interpolates`). Multiply by the weight ``lambda`` (10 in the paper) yourself.
+
+    Parameters
+    ----------
+    critic : callable
+        ``D`` (an ``nn.Module`` or a closure).
+    real, fake : Tensor, shape (n, ...)
+        Data and generated points.
+    one_sided : bool
+        Penalise only norms above ``target``.
+    pairs : {"matched", "all"}
+        Segments of matched rows (the paper) or of all pairs.
+    target : float
+        The norm aimed at (1: 1-Lipschitz).
+    rng : None, int, numpy or torch Generator
+        Source of the interpolation weights.
+
+    Returns
+    -------
+    Tensor
+        The penalty (0-dim), differentiable in the critic's parameters.
 
     Examples
     --------
@@ -154,21 +204,58 @@ def _r(critic, pts, gamma, name):
 
 
 def r1_penalty(critic, real: torch.Tensor, *, gamma: float = 1.0) -> torch.Tensor:
-    """R1 regulariser (Mescheder et al. 2018): ``gamma/2 E_{y ~ data}[||grad D(y)||^2]``."""
+    """Compute the R1 regulariser (Mescheder et al. 2018): ``gamma/2 E_{y~data}[||grad D(y)||^2]``.
+
+    Parameters
+    ----------
+    critic : callable
+        ``D``.
+    real : Tensor, shape (n, ...)
+        Data points.
+    gamma : float
+        The weight (the factor is ``gamma / 2``, as in the paper).
+
+    Returns
+    -------
+    Tensor
+        The penalty (0-dim), differentiable in the critic's parameters.
+    """
     real = check_tensor(real, "real", "gan.r1_penalty", rows=True)
     return _r(critic, real, gamma, "r1_penalty")
 
 
 def r2_penalty(critic, fake: torch.Tensor, *, gamma: float = 1.0) -> torch.Tensor:
-    """R2 regulariser (Mescheder et al. 2018): ``gamma/2 E_{x ~ mu_theta}[||grad D(x)||^2]``."""
+    """Compute the R2 regulariser: ``gamma/2 E_{x ~ mu_theta}[||grad D(x)||^2]`` (on fakes).
+
+    Parameters
+    ----------
+    critic : callable
+        ``D``.
+    fake : Tensor, shape (n, ...)
+        Generated points.
+    gamma : float
+        The weight (the factor is ``gamma / 2``).
+
+    Returns
+    -------
+    Tensor
+        The penalty (0-dim), differentiable in the critic's parameters.
+    """
     fake = check_tensor(fake, "fake", "gan.r2_penalty", rows=True)
     return _r(critic, fake, gamma, "r2_penalty")
 
 
 @dataclass(frozen=True)
 class LipschitzEstimate:
-    """Mean and max of ``||grad D||`` over the sampled points (``max`` is a lower bound of the
-    Lipschitz constant of ``D``)."""
+    """Mean and max of ``||grad D||`` over the sampled points.
+
+    Attributes
+    ----------
+    mean : float
+        The mean norm.
+    max : float
+        The largest norm: a lower bound of the Lipschitz constant of ``D``.
+    """
 
     mean: float
     max: float
@@ -180,6 +267,22 @@ def lipschitz_estimate(critic, x: torch.Tensor, y: torch.Tensor, *, pairs: str =
 
     As the lecture's ``lipconstant``: sample ``a_ij = (1 - u_ij) x_i + u_ij y_j`` and return the
     mean and the max of ``||grad D(a_ij)||`` (no graph is kept).
+
+    Parameters
+    ----------
+    critic : callable
+        ``D``.
+    x, y : Tensor, shapes (m, ...) and (n, ...)
+        Ends of the segments (generated and data points).
+    pairs : {"all", "matched"}
+        Segments of all pairs, or of matched rows (see :func:`interpolates`).
+    rng : None, int, numpy or torch Generator
+        Source of the interpolation weights.
+
+    Returns
+    -------
+    LipschitzEstimate
+        The mean and the max.
     """
     a = interpolates(x, y, pairs=pairs, rng=rng)
     norms = _norms(input_gradient(critic, a, create_graph=False))
@@ -191,7 +294,19 @@ def spectral_normalize(module: nn.Module, *, n_power_iterations: int = 1) -> nn.
 
     Each weight ``W`` is reparametrised as ``W / sigma(W)`` with ``sigma`` the largest singular
     value estimated by power iteration (Miyato et al. 2018), through
-    ``torch.nn.utils.parametrizations.spectral_norm``. Returns ``module`` (modified in place).
+    ``torch.nn.utils.parametrizations.spectral_norm``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network (modified in place).
+    n_power_iterations : int
+        Power iterations per forward pass.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``module``.
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"gan.spectral_normalize: 'module' must be a torch.nn.Module; "

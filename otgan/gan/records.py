@@ -162,7 +162,7 @@ class Records:
         d_loss, g_loss, semi_dual : torch.Tensor or float
             Its losses (tensors are read when the history is built).
         """
-        for k, v in zip(_LOSSES, (iteration, d_loss, g_loss, semi_dual)):
+        for k, v in zip(_LOSSES, (iteration, d_loss, g_loss, semi_dual), strict=True):
             self.losses[k].append(v)
 
     def add_evaluation(self, iteration: int, w2: float, lip_mean: float, lip_max: float,
@@ -180,7 +180,7 @@ class Records:
         time : float
             Training time so far (s).
         """
-        for k, v in zip(_EVALS, (iteration, w2, lip_mean, lip_max, time)):
+        for k, v in zip(_EVALS, (iteration, w2, lip_mean, lip_max, time), strict=True):
             self.evals[k].append(v)
 
     def empty(self) -> bool:
@@ -194,7 +194,7 @@ class Records:
         return not self.evals["eval_iteration"] and not self.snapshots
 
     def history(self) -> History:
-        """The records as arrays.
+        """Return the records as arrays.
 
         Returns
         -------
@@ -213,7 +213,7 @@ class Records:
                        time=arr(e["time"]))
 
     def state_dict(self) -> dict:
-        """The records, for checkpoints (losses as floats).
+        """Return the records, for checkpoints (losses as floats).
 
         Returns
         -------

@@ -41,7 +41,7 @@ __all__ = ["SemiDiscreteCritic", "sdwgan_generator_loss", "semi_dual_estimate"]
 
 def sdwgan_generator_loss(psi: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
                           cost="sqeuclidean", *, memory=None) -> torch.Tensor:
-    """The generator's objective ``mean_i psi^c(x_i)`` (differentiable in ``x``).
+    """Compute the generator's objective ``mean_i psi^c(x_i)`` (differentiable in ``x``).
 
     Parameters
     ----------
@@ -53,6 +53,8 @@ def sdwgan_generator_loss(psi: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
         Generated points ``g_theta(z_i)`` (with their graph).
     cost : str or otgan.costs.Cost
         ``"sqeuclidean"`` (``||x - y||^2``) or ``"euclidean"`` (``||x - y||``).
+    memory : int, optional
+        Byte budget of one block of the c-transform.
 
     Returns
     -------
@@ -74,6 +76,26 @@ def semi_dual_estimate(psi: torch.Tensor, y: torch.Tensor, x: torch.Tensor, nu=N
 
     By weak duality ``H(psi, theta) <= W(mu_theta, nu)`` for every ``psi`` (in expectation over
     the batch), with equality at the optimal ``psi``.
+
+    Parameters
+    ----------
+    psi : Tensor (J,)
+        Dual weights on the data.
+    y : Tensor (J, d)
+        Data points.
+    x : Tensor (n, d)
+        Generated points.
+    nu : array (J,), optional
+        Masses of the data (default uniform).
+    cost : str or otgan.costs.Cost
+        The ground cost.
+    memory : int, optional
+        Byte budget of one block of the c-transform.
+
+    Returns
+    -------
+    Tensor, scalar
+        ``mean_i psi^c(x_i) + nu . psi``.
     """
     where = "gan.semi_dual_estimate"
     check_tensor(psi, "psi", where, floating=False)
@@ -88,8 +110,13 @@ class SemiDiscreteCritic:
     Parameters
     ----------
     psi : Tensor (J,)
+        Dual weights (detached).
     y : Tensor (J, d)
+        Data points.
     cost : str or otgan.costs.Cost
+        The ground cost.
+    memory : int, optional
+        Byte budget of one block of the c-transform.
     """
 
     def __init__(self, psi: torch.Tensor, y: torch.Tensor, cost="sqeuclidean", *, memory=None):
@@ -100,10 +127,21 @@ class SemiDiscreteCritic:
         self.memory = memory
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Evaluate ``psi^c(x)`` (differentiable in ``x``)."""
         values, _ = c_transform(self.psi, self.y, x, self.cost, memory=self.memory)
         return values
 
     def assign(self, x: torch.Tensor) -> torch.Tensor:
-        """``T_psi(x)``: the index of the Laguerre cell of each point."""
+        """Find ``T_psi(x)``, the index of the Laguerre cell of each point.
+
+        Parameters
+        ----------
+        x : Tensor (n, d)
+            Points.
+
+        Returns
+        -------
+        Tensor (n,) of int64
+        """
         with torch.no_grad():
             return c_transform(self.psi, self.y, x, self.cost, memory=self.memory)[1]

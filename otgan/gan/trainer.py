@@ -120,7 +120,8 @@ class Trainer(Checkpointing):
                              f"rng={rng!r} and seed={seed!r}")
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise TypeError(f"{where}: 'dtype' must be a floating torch.dtype; got {dtype!r}")
-        self.device, self.dtype = torch.device(device or _device_of(data)), dtype
+        self.device = torch.device(_device_of(data) if device is None else device)
+        self.dtype = dtype
         y = _as_data(data, where)
         self.options.snapshots.check_dimension(y.shape[1], where)
         # the data as given (dtype, shape, bytes in order) identify them in checkpoints
@@ -151,7 +152,7 @@ class Trainer(Checkpointing):
         self.iteration, self._train_time, self.records = 0, 0.0, Records()
 
     def __getattr__(self, name):
-        # the options under their keywords (trainer.clip, trainer.n_critic, ...)
+        """Read an option by its keyword (``trainer.clip``, ``trainer.n_critic``, ...)."""
         settings = self.__dict__.get("_settings", {})
         if name in settings:
             return settings[name]
@@ -199,7 +200,7 @@ class Trainer(Checkpointing):
         return w2
 
     def snapshot(self) -> Snapshot:
-        """A :class:`Snapshot` of the current state (also stored when at ``snapshot_at``).
+        """Take a :class:`Snapshot` of the current state (also stored when at ``snapshot_at``).
 
         Returns
         -------
@@ -281,7 +282,7 @@ def _device_of(data):
 
 
 def _as_data(data, where):
-    """``data`` as a finite (J, d) tensor in the dtype it was given (numpy or torch)."""
+    """Validate ``data`` as a finite (J, d) tensor in the dtype it was given."""
     y = as_float_array(data.detach() if is_torch(data) else data, "data", where)
     y = y if is_torch(y) else torch.as_tensor(y)
     if y.ndim != 2 or y.shape[0] < 1:

@@ -45,12 +45,12 @@ def assert_finite(arr, name, where):
 
 
 def is_discrete(problem):
-    """True for a :class:`DiscreteProblem`."""
+    """Tell whether ``problem`` is a :class:`DiscreteProblem`."""
     return isinstance(problem, DiscreteProblem)
 
 
 def check_problem(problem, where):
-    """A problem of :mod:`otgan.testing.problems` whose numeric fields are all finite."""
+    """Check that ``problem`` is one of :mod:`otgan.testing.problems` with finite fields."""
     if not isinstance(problem, (DiscreteProblem, SemiDiscreteProblem)):
         raise TypeError(f"{where}: 'problem' must be a DiscreteProblem or SemiDiscreteProblem "
                         f"(from otgan.testing strategies); got {type(problem).__name__}")

@@ -31,7 +31,7 @@ __all__ = [
 
 
 def _scale(problem):
-    """A cost scale of the problem: max(|value|, typical cost) (for absolute tolerances)."""
+    """Compute a cost scale of the problem: max(|value|, typical cost), for tolerances."""
     if is_discrete(problem):
         # rounding errors of the costs scale with the coordinates, not with the costs
         r = max(float(np.abs(problem.x).max()), float(np.abs(problem.y).max()))
@@ -283,8 +283,10 @@ def _site_indices(T, problem, where, name):
 
 def assert_transport_map(T, problem, *, optimal=False, rtol=None, n_samples=200_000, rng=0,
                          z=6.0):
-    r"""Assert that ``T`` transports the source onto the target: the pushed-forward masses
-    equal ``nu`` (and, with ``optimal``, that its cost is the OT cost).
+    r"""Assert that ``T`` transports the source onto the target (and optimally, if asked).
+
+    The pushed-forward masses must equal ``nu`` and, with ``optimal``, the cost of ``T`` the OT
+    cost.
 
     * Discrete problems: ``T`` is an integer array ``(n,)`` (the site index of each ``x_i``, a
       Monge map: pushed-forward masses ``bincount(T, a)``) or a float coupling matrix
@@ -296,6 +298,30 @@ def assert_transport_map(T, problem, *, optimal=False, rtol=None, n_samples=200_
       ``j`` is Binomial(n, nu_j), and the assertion fails when a count is more than ``z``
       standard deviations away (false alarm below ``1e-8`` per site for ``z = 6``). With
       ``optimal``, the mean transport cost must match ``value`` within ``z`` standard errors.
+
+    Parameters
+    ----------
+    T : array_like or callable
+        Site indices ``(n,)`` or a coupling ``(n, m)`` (discrete problems), or a map of points
+        to site indices or sites (semi-discrete problems); its values must be finite.
+    problem : DiscreteProblem or SemiDiscreteProblem
+        The problem; its fields must be finite.
+    optimal : bool
+        Also check the transport cost.
+    rtol : float, optional
+        Tolerance of the discrete checks.
+    n_samples : int
+        Monte Carlo points of the semi-discrete checks.
+    rng : None, int or numpy.random.Generator
+        Seeds the Monte Carlo points.
+    z : float
+        Standard deviations allowed in the semi-discrete checks.
+
+    Raises
+    ------
+    AssertionError
+        With the marginal or the site that is off, or the excess cost; or naming an input that
+        is not finite.
 
     Examples
     --------
@@ -380,10 +406,12 @@ def assert_transport_map(T, problem, *, optimal=False, rtol=None, n_samples=200_
 
 
 def _envelope_gap(polygons, y, psi, diam2):
-    """Excess of each cell vertex's own power value over the lower envelope
-    ``min_k ||v - y_k||^2 - psi_k`` (explicit differences): arrays of the excess, of the excess
-    relative to ``diam2 + |own value|`` (the scale of its rounding error), of the cell index and
-    of the vertices."""
+    """Excess of each cell vertex's own power value over the lower envelope.
+
+    The envelope is ``min_k ||v - y_k||^2 - psi_k`` (explicit differences). Returns arrays of the
+    excess, of the excess relative to ``diam2 + |own value|`` (the scale of its rounding error),
+    of the cell index and of the vertices.
+    """
     ex_all, rel_all, own_all, v_all = [np.zeros(0)], [np.zeros(0)], [np.zeros(0, int)], []
     for i, g in enumerate(polygons):
         if g is None or g.is_empty:

@@ -59,6 +59,7 @@ class DiscreteProblem:
         return self.b
 
     def __repr__(self):
+        """Every field, so that a failing example can be rebuilt."""
         return (f"DiscreteProblem(n={len(self.x)}, m={len(self.y)}, d={self.x.shape[1]}, "
                 f"cost={self.cost!r}, value={self.value!r},\n  x={self.x.tolist()},\n  "
                 f"a={self.a.tolist()},\n  y={self.y.tolist()},\n  b={self.b.tolist()},\n  "
@@ -106,6 +107,7 @@ class SemiDiscreteProblem:
         return self.nu
 
     def __repr__(self):
+        """Every field, so that a failing example can be rebuilt."""
         return (f"SemiDiscreteProblem(source={self.source!r}, J={len(self.y)}, mu={self.mu!r}, "
                 f"value={self.value!r},\n  y={self.y.tolist()},\n  nu={self.nu.tolist()},\n  "
                 f"psi={self.psi.tolist()})")

@@ -28,7 +28,7 @@ __all__ = [
 
 
 def cost_matrix(x, y, cost="sqeuclidean") -> np.ndarray:
-    """Reference cost matrix ``C[i, j] = c(x_i, y_j)`` by explicit differences in float64.
+    """Compute the cost matrix ``C[i, j] = c(x_i, y_j)`` by explicit differences in float64.
 
     Independent of otgan's blocked kernels (numpy broadcasting).
 
@@ -61,7 +61,7 @@ def cost_matrix(x, y, cost="sqeuclidean") -> np.ndarray:
 
 
 def discrete_semi_dual(psi, problem) -> float:
-    r"""The semi-dual :math:`\sum_i a_i \min_j (c(x_i, y_j) - \psi_j) + b\cdot\psi` (no checks).
+    r"""Compute the semi-dual :math:`\sum_i a_i \min_j (c(x_i, y_j) - \psi_j) + b\cdot\psi`.
 
     Parameters
     ----------
@@ -73,14 +73,14 @@ def discrete_semi_dual(psi, problem) -> float:
     Returns
     -------
     float
-        The semi-dual value, by explicit differences.
+        The semi-dual value, by explicit differences (the inputs are not checked).
     """
     C = cost_matrix(problem.x, problem.y, problem.cost)
     return float(problem.a @ (C - psi[None, :]).min(axis=1) + problem.b @ psi)
 
 
 def semi_dual_value(psi, problem) -> float:
-    r"""The exact semi-dual :math:`H(\psi)` of ``problem`` at ``psi`` (float64).
+    r"""Compute the exact semi-dual :math:`H(\psi)` of ``problem`` at ``psi`` (float64).
 
     Discrete problems: :math:`\sum_i a_i \min_j (c(x_i, y_j) - \psi_j) + b\cdot\psi` by explicit
     differences. Semi-discrete problems: :math:`\int \psi^c d\mu + \nu\cdot\psi` from the exact
@@ -156,7 +156,7 @@ def interval_moments(edges, dens, lo, hi, s):
 
 
 def _halfplane(n, c, R, centre):
-    """The polygon {x : <x, n> <= c} intersected with a disc-containing box of radius R."""
+    """Build the polygon {x : <x, n> <= c} cut to a disc-containing box of radius R."""
     nn = float(np.hypot(*n))
     u = n / nn
     p0 = u * (c / nn)

@@ -114,7 +114,7 @@ def _sizes_range(lo, hi, where, lo_name="min_size", hi_name="max_size"):
 
 
 def _choices(values, name, allowed, where):
-    """A non-empty tuple of entries of ``allowed`` (a string alone is not a sequence)."""
+    """Check a non-empty sequence of entries of ``allowed`` (a string alone is not one)."""
     ok = isinstance(values, Sequence) and not isinstance(values, str) and len(values) > 0
     if ok:
         try:
@@ -463,8 +463,10 @@ def _discrete_problems(draw, dims, costs, min_size, max_size, degenerate):
 
 @st.composite
 def _one_d(draw, lo, hi, edges, dens, p, lattice):
-    """Sites s (increasing), potential and cells of a 1D semi-discrete problem on [lo, hi] with
-    ``p`` cells drawn first: breakpoints are the quantiles, psi follows by recurrence."""
+    """Sites s (increasing), potential and cells of a 1D semi-discrete problem on [lo, hi].
+
+    The ``p`` cells are drawn first: breakpoints are the quantiles, psi follows by recurrence.
+    """
     if lattice:
         bp = lo + (hi - lo) * np.arange(p + 1) / p
         s = (bp[:-1] + bp[1:]) / 2
@@ -491,9 +493,11 @@ def _one_d(draw, lo, hi, edges, dens, p, lattice):
 
 @st.composite
 def _separable_problem(draw, max_sites):
-    """Product of two 1D problems on a rectangle: the cell of (s_i, t_k) for the potential
-    a_i + b_k is I_i x J_k (the power function separates), with a uniform or product image
-    density."""
+    """Product of two 1D problems on a rectangle.
+
+    The cell of (s_i, t_k) for the potential a_i + b_k is I_i x J_k (the power function
+    separates), with a uniform or product image density.
+    """
     W = draw(st.sampled_from([1.0, 2.0]))
     H = 1.0
     image = draw(st.booleans())
@@ -527,9 +531,11 @@ def _separable_problem(draw, max_sites):
 
 @st.composite
 def _cell_problem(draw, max_sites, domain_kinds):
-    """Any sites inside a drawn domain and a potential under which every site lies inside its own
-    cell; nu = the exact masses of the cells (then psi is optimal: the semi-dual gradient
-    nu - mu(L) vanishes), value = sum_j int_{L_j} |x - y_j|^2 dmu (= H(psi))."""
+    """Any sites inside a drawn domain, and a potential under which each lies in its own cell.
+
+    nu = the exact masses of the cells (then psi is optimal: the semi-dual gradient nu - mu(L)
+    vanishes), value = sum_j int_{L_j} |x - y_j|^2 dmu (= H(psi)).
+    """
     dom = draw(domains(domain_kinds, transform=False))
     x0, y0, x1, y1 = dom.bounds
     L = max(x1 - x0, y1 - y0)

@@ -1,10 +1,12 @@
-"""The public names of DESIGN.md resolve, and every module's __all__ is honest."""
+"""The public API: every module's ``__all__`` is honest (the one test of it), and the public names
+of DESIGN.md resolve, with their documented signatures."""
 
 import importlib
 import inspect
 
 import pytest
 
+#: Every public module (a module whose name has no leading underscore).
 MODULES = [
     "otgan.costs",
     "otgan.ctransform",
@@ -14,8 +16,22 @@ MODULES = [
     "otgan.closed_forms",
     "otgan.datasets",
     "otgan.gan",
+    "otgan.gan.checkpoint",
+    "otgan.gan.config",
+    "otgan.gan.dirac",
+    "otgan.gan.games",
+    "otgan.gan.losses",
+    "otgan.gan.models",
+    "otgan.gan.penalties",
+    "otgan.gan.records",
+    "otgan.gan.sdwgan",
+    "otgan.gan.trainer",
     "otgan.plot",
     "otgan.testing",
+    "otgan.testing.assertions",
+    "otgan.testing.problems",
+    "otgan.testing.references",
+    "otgan.testing.strategies",
     "otgan.distributed",
     "otgan.w1",
     "otgan.errors",
@@ -47,6 +63,23 @@ def test_all_is_a_list_of_resolvable_names(name):
     assert len(set(exported)) == len(exported), "duplicates in __all__"
     for attr in exported:
         assert hasattr(module, attr), f"{name}.__all__ names {attr!r}, which does not exist"
+    # and it lists every public function and class the module defines
+    defined = [n for n, obj in vars(module).items() if not n.startswith("_")
+               and (inspect.isfunction(obj) or inspect.isclass(obj))
+               and getattr(obj, "__module__", None) == name]
+    missing = sorted(set(defined) - set(exported))
+    assert not missing, f"{name} defines {missing} but does not export them"
+
+
+def test_every_public_module_is_listed():
+    """A new public module joins MODULES (and so the checks above and tests/test_docstrings.py)."""
+    import pkgutil
+
+    import otgan
+
+    found = {m.name for m in pkgutil.walk_packages(otgan.__path__, "otgan.")
+             if not any(part.startswith("_") for part in m.name.split("."))}
+    assert found <= set(MODULES), sorted(found - set(MODULES))
 
 
 @pytest.mark.parametrize("name", sorted(DESIGN_NAMES))
