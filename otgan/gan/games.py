@@ -31,6 +31,7 @@ from torch import nn
 from .._utils import as_rng
 from ..distributed import ShardedAveragedSGD, gather_rows, is_distributed, shard_bounds
 from ..distributed import c_transform as sharded_c_transform
+from ..semidiscrete import AveragedSGD
 from .losses import critic_loss, discriminator_loss, generator_loss, wgan_generator_loss
 from .models import MLPDiscriminator, MLPGenerator
 from .penalties import clip_weights, gradient_penalty, r1_penalty, r2_penalty
@@ -696,8 +697,6 @@ class SemiDiscreteGame(Game):
         return SemiDiscreteCritic(self.psi, self.data, o.cost, memory=o.memory)(x)
 
     def _asgd_run(self):
-        from ..semidiscrete import AveragedSGD
-
         o = self.options
         if o.psi_init == "persistent" and self.asgd is not None:
             return self.asgd
@@ -804,8 +803,6 @@ class SemiDiscreteGame(Game):
         state : dict
             A checkpoint.
         """
-        from ..semidiscrete import AveragedSGD
-
         a, b = self.shard
         self.psi = state["psi"][a:b].to(device=self.data.device, dtype=self.data.dtype)
         if state["asgd"] is not None:

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from .._utils import to_numpy
+from ..plot import grid
 from .penalties import lipschitz_estimate
 
 __all__ = ["History", "Records", "Snapshot", "TrainResult", "evaluate", "grid_values", "w2_squared"]
@@ -308,8 +309,6 @@ def grid_values(landscape, extent, n: int, dtype, device) -> tuple:
         The values ``(n, n)`` in image order (row 0 at the top), the pixel centres along ``x``
         (increasing) and along ``y`` (decreasing).
     """
-    from ..plot import grid
-
     pts = torch.as_tensor(grid(n, extent), dtype=dtype, device=device)
     vals = torch.cat([landscape(pts[i:i + 16384]) for i in range(0, len(pts), 16384)])
     return to_numpy(vals).reshape(n, n), to_numpy(pts[:n, 0]), to_numpy(pts[::n, 1])

@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 
 from .._utils import check_tol, to_numpy
+from ..laguerre import diagram
 from ._checks import assert_finite, check_problem, finite_float64, is_discrete
 from .problems import DiscreteProblem, SemiDiscreteProblem  # noqa: F401 (the examples use them)
 from .references import _semi_dual, cost_matrix
@@ -48,8 +49,6 @@ def _mass_report(psi, problem):
         C = cost_matrix(problem.x, problem.y, problem.cost) - psi[None, :]
         m = np.bincount(np.argmin(C, axis=1), problem.a, len(problem.y))
     else:
-        from ..laguerre import diagram
-
         m = diagram(problem.y, psi, measure=problem.mu).masses
     err = m - problem.nu
     j = int(np.argmax(np.abs(err)))

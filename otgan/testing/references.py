@@ -15,6 +15,7 @@ import shapely
 
 from .._utils import to_numpy
 from ..costs import get_cost
+from ..laguerre import diagram
 from ._checks import check_problem, finite_float64, is_discrete
 
 __all__ = [
@@ -122,8 +123,6 @@ def semi_dual_value(psi, problem) -> float:
 def _semi_dual(psi, problem):
     if is_discrete(problem):
         return discrete_semi_dual(psi, problem)
-    from ..laguerre import diagram
-
     return diagram(problem.y, psi, measure=problem.mu).semi_dual(problem.nu)
 
 
