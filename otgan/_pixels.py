@@ -52,11 +52,10 @@ number of threads.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numba
 import numpy as np
+
+from ._utils import kernel_map, kernel_threads
 
 __all__ = ["grid_tables", "ring_integrals", "segment_integrals"]
 
@@ -487,31 +486,11 @@ def _tile_order(px, py, xs, ys):
     return seq
 
 
-def _nthreads(m, threads):
-    if threads is not None:
-        return max(int(threads), 1)
-    try:
-        ncpu = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        ncpu = os.cpu_count() or 1
-    return min(ncpu, 8) if m >= 2048 else 1
-
-
-_POOL = [None, 0]  # a thread pool kept between calls, and its size
-
-
 def _map(fn, m, threads):
-    """fn(i0, i1) over ``threads`` contiguous ranges of [0, m)."""
-    nthr = _nthreads(m, threads)
-    if nthr <= 1:
-        fn(0, m)
-        return
-    if _POOL[0] is None or _POOL[1] < nthr:
-        if _POOL[0] is not None:
-            _POOL[0].shutdown(wait=False)
-        _POOL[0], _POOL[1] = ThreadPoolExecutor(nthr, thread_name_prefix="otgan-pixels"), nthr
+    """fn(i0, i1) over contiguous ranges of [0, m), one per thread."""
+    nthr = kernel_threads(m, threads, min_size=2048)
     b = np.linspace(0, m, nthr + 1).astype(np.int64)
-    list(_POOL[0].map(lambda c: fn(int(b[c]), int(b[c + 1])), range(nthr)))
+    kernel_map(lambda c: fn(int(b[c]), int(b[c + 1])), nthr)
 
 
 def ring_integrals(ptr, n, vx, vy, cx, cy, xs, ys, rho, *, threads=None):

@@ -7,6 +7,8 @@ caller's library, dtype and device. This module is the one place that knows how.
 from __future__ import annotations
 
 import numbers
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -387,3 +389,36 @@ def default_rtol(dtype) -> float:
     else:
         eps = np.finfo(np.dtype(dtype)).eps
     return float(100 * eps) if eps < 1e-10 else float(50 * eps)
+
+
+# --------------------------------------------------------------------------------------------
+# threads for the numba kernels (they release the GIL)
+# --------------------------------------------------------------------------------------------
+
+_POOL = [None, 0]  # one thread pool for every kernel, kept between calls, and its size
+
+
+def kernel_threads(m, threads=None, *, min_size=4096):
+    """How many threads a kernel over ``m`` items uses: ``threads`` if given, else the CPUs
+    available (at most 8) when ``m >= min_size``, else one (threads cost more than they save
+    on small inputs)."""
+    if threads is not None:
+        return max(int(threads), 1)
+    try:
+        ncpu = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        ncpu = os.cpu_count() or 1
+    return min(ncpu, 8) if m >= min_size else 1
+
+
+def kernel_map(fn, nthreads):
+    """``[fn(0), ..., fn(nthreads - 1)]``, on a pool of threads kept for the next calls
+    (starting threads costs about as much as the cells of a small diagram)."""
+    if nthreads <= 1:
+        return [fn(c) for c in range(nthreads)]
+    if _POOL[0] is None or _POOL[1] < nthreads:
+        if _POOL[0] is not None:
+            _POOL[0].shutdown(wait=False)
+        _POOL[0], _POOL[1] = ThreadPoolExecutor(nthreads, thread_name_prefix="otgan"), nthreads
+    return list(_POOL[0].map(fn, range(nthreads)))
+

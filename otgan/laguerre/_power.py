@@ -40,11 +40,10 @@ created it (-1: the box). The working polygon and the output buffers grow as nee
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numba
 import numpy as np
+
+from .._utils import kernel_map, kernel_threads
 
 __all__ = ["PowerCells", "PowerTree", "build_tree", "cells_range", "edge_pairs", "gather",
            "power_cells", "refresh_pmax", "symmetric_csr"]
@@ -450,29 +449,6 @@ def _cells(p0, p1, *args):
     return out
 
 
-def _threads(J, threads):
-    if threads is not None:
-        return max(int(threads), 1)
-    try:
-        ncpu = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        ncpu = os.cpu_count() or 1
-    return min(ncpu, 8) if J >= 4096 else 1
-
-
-_POOL = [None, 0]  # a thread pool kept between calls, and its size
-
-
-def _pool(n):
-    """A pool of at least ``n`` threads, kept for the next calls (starting threads costs about
-    as much as the cells of a small diagram)."""
-    if _POOL[0] is None or _POOL[1] < n:
-        if _POOL[0] is not None:
-            _POOL[0].shutdown(wait=False)
-        _POOL[0], _POOL[1] = ThreadPoolExecutor(n, thread_name_prefix="otgan-cells"), n
-    return _POOL[0]
-
-
 class PowerCells:
     """Flat result of :func:`power_cells`, per original site index ``i``: the vertices of cell
     ``i`` are ``vx[ptr[i]:ptr[i] + n[i]]`` (likewise ``vy``, and ``lab``: the site that created
@@ -547,17 +523,14 @@ def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF, tree=None):
     gx, gy, gp = yx[perm], yy[perm], psi[perm]
     pos = np.empty(J, dtype=np.int64)
     pos[perm] = np.arange(J)
-    nthr = _threads(J, threads)
+    nthr = kernel_threads(J, threads, min_size=4096)
     bounds = np.linspace(0, J, nthr + 1).astype(np.int64)
 
     def run(c):
         return _cells(int(bounds[c]), int(bounds[c + 1]), gx, gy, gp, perm, pos, start, end,
                       child, parent, bbox, pmax, xlo, ylo, xhi, yhi)
 
-    if nthr > 1:
-        parts = list(_pool(nthr).map(run, range(nthr)))
-    else:
-        parts = [run(0)]
+    parts = kernel_map(run, nthr)
     shift = np.cumsum([0] + [p[2].size for p in parts[:-1]])
     ptr_t = np.concatenate([p[0] + sh for p, sh in zip(parts, shift)])
     vx, vy, lab = (np.concatenate([p[k] for p in parts]) for k in (2, 3, 4))
