@@ -263,3 +263,16 @@ def test_binary_image_runs_of_equal_pixels():
     polys = [_convex(rng, 10, [-0.1, -0.1], [1.1, 1.1]) for _ in range(6)]
     polys += [_convex(rng, 6, [0.3, 0.3], [0.5, 0.45]) for _ in range(6)]
     _check(mu, img, (0.0, 1.0, 0.0, 1.0), polys, rng.random((len(polys), 2)))
+
+
+def test_integrate_empty_entries_keep_their_place():
+    rng = np.random.default_rng(7)
+    img = rng.random((4, 4))
+    mu = ImageDensity(img)
+    polys = [_convex(rng, 7, [0, 0], [1, 1]) for _ in range(3)]
+    c = rng.random((5, 2))
+    out = mu.integrate([polys[0], None, polys[1], shapely.Polygon(), polys[2]], c)
+    ref = reference_integrals(img, (0, 1, 0, 1), polys, c[[0, 2, 4]])
+    np.testing.assert_allclose(out.mass[[0, 2, 4]], ref[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(out.second[[0, 2, 4]], ref[:, 3], rtol=1e-12)
+    np.testing.assert_array_equal(out.mass[[1, 3]], 0.0)
