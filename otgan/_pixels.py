@@ -234,9 +234,14 @@ def _ring(p, m, vx, vy, xs, ys, rho, nr, nc):
         ta = 0.0
         Xa = X0
         Ya = Y0
-        located = False  # pixel (r, k) of the current piece: located on the first piece,
-        r = 0  # then tracked across the crossings
-        k = 0
+        # pixel (r, k) of the current piece: the one the edge enters from its start (exact
+        # comparisons), then tracked across the crossings
+        r = _row(y0, ys, nr, ih)
+        if dY < 0 and r < nr and y0 == ys[r + 1]:
+            r += 1
+        k = _col(x0, xs, nc, iw)
+        if dX < 0 and k >= 0 and x0 == xs[k]:
+            k -= 1
         while True:
             step_x = False
             if tx >= 2.0 and ty >= 2.0:
@@ -244,22 +249,21 @@ def _ring(p, m, vx, vy, xs, ys, rho, nr, nc):
                 Xb = x1 - ox
                 Yb = y1 - oy
             elif tx <= ty:
-                if located:
-                    # a vertical line between two pixels of equal density (or outside the
-                    # rows) does not change R_q: the piece goes on across it
-                    k2 = k + sk
-                    if not (0 <= r < nr):
-                        same = True
-                    else:
-                        ra = rho[r, k] if 0 <= k < nc else 0.0
-                        rb = rho[r, k2] if 0 <= k2 < nc else 0.0
-                        same = ra == rb
-                    if same:
-                        ix += 1
-                        kk += sk
-                        k = k2
-                        tx = (xs[kk] - x0) * idX if ix < nx else 2.0
-                        continue
+                # a vertical line between two pixels of equal density (or outside the rows)
+                # does not change R_q: the piece goes on across it
+                k2 = k + sk
+                if not (0 <= r < nr):
+                    same = True
+                else:
+                    ra = rho[r, k] if 0 <= k < nc else 0.0
+                    rb = rho[r, k2] if 0 <= k2 < nc else 0.0
+                    same = ra == rb
+                if same:
+                    ix += 1
+                    kk += sk
+                    k = k2
+                    tx = (xs[kk] - x0) * idX if ix < nx else 2.0
+                    continue
                 tb = min(max(tx, ta), 1.0)
                 Xb = xs[kk] - ox
                 Yb = Y0 + tb * dY
@@ -269,10 +273,6 @@ def _ring(p, m, vx, vy, xs, ys, rho, nr, nc):
                 Xb = X0 + tb * dX
                 Yb = ys[rr] - oy
             dy = Yb - Ya
-            if not located and tb > ta:
-                r = _row(0.5 * (Ya + Yb) + oy, ys, nr, ih)
-                k = _col(0.5 * (Xa + Xb) + ox, xs, nc, iw)
-                located = True
             if tb > ta and dy != 0.0 and 0 <= r < nr:
                 Xm = 0.5 * (Xa + Xb)
                 Ym = 0.5 * (Ya + Yb)
@@ -339,14 +339,12 @@ def _ring(p, m, vx, vy, xs, ys, rho, nr, nc):
                     ix += 1
                     kk += sk
                     tx = (xs[kk] - x0) * idX if ix < nx else 2.0
-                    if located:
-                        k += sk
+                    k += sk
                 else:
                     iy += 1
                     rr += sr
                     ty = (ys[rr] - y0) * idY if iy < ny else 2.0
-                    if located:
-                        r += sr
+                    r += sr
             ta = tb
             Xa = Xb
             Ya = Yb

@@ -748,8 +748,8 @@ class ImageDensity(DensityMeasure):
 
         Each polygon boundary is cut at the pixel grid lines; on each piece the antiderivative
         of the piecewise-constant density along the rows is a polynomial, integrated exactly
-        (:mod:`otgan._pixels`). The rings are read with shapely's vectorised
-        ``get_coordinates`` (exteriors counter-clockwise, holes clockwise, i.e. negative) and
+        (:mod:`otgan._pixels`). The rings are read at once with ``shapely.to_ragged_array``
+        (no geometry object per ring), each signed by its orientation (holes negatively), and
         integrated like :meth:`integrate_cells`. Cost: the (boundary piece, pixel) crossings
         plus about the number of pixels inside the polygons, whatever their order.
 
@@ -768,23 +768,50 @@ class ImageDensity(DensityMeasure):
         m = geoms.shape[0]
         centers = np.zeros((m, 2)) if centers is None else np.asarray(centers, np.float64)
         centers = centers.reshape(m, 2)
+        zero = PolygonIntegrals(np.zeros(m), np.zeros((m, 2)), np.zeros(m))
         geoms = np.where(np.equal(geoms, None), shapely.Polygon(), geoms)
-        parts, part_of = shapely.get_parts(geoms, return_index=True)
-        keep = shapely.get_type_id(parts) == 3
-        parts, part_of = shapely.orient_polygons(parts[keep]), part_of[keep]
-        rings, ring_part = shapely.get_rings(parts, return_index=True)
-        if rings.size == 0:
-            return PolygonIntegrals(np.zeros(m), np.zeros((m, 2)), np.zeros(m))
-        coords, ring = shapely.get_coordinates(rings, return_index=True)
-        count = np.bincount(ring, minlength=rings.size)
-        ptr = np.cumsum(count) - count
-        owner = part_of[ring_part]
+        owner = np.arange(m)
+        if not np.isin(shapely.get_type_id(geoms), (3, 6)).all():  # collections: their polygons
+            geoms, owner = shapely.get_parts(geoms, return_index=True)
+            keep = np.isin(shapely.get_type_id(geoms), (3, 6))
+            geoms, owner = geoms[keep], owner[keep]
+        if geoms.size == 0:
+            return zero
+        if (shapely.get_type_id(geoms) == 3).all() and \
+                not shapely.get_num_interior_rings(geoms).any():
+            # polygons without holes (cells): their coordinates are one closed ring each
+            coords, ring = shapely.get_coordinates(geoms, return_index=True)
+            count = np.bincount(ring, minlength=geoms.size)
+            ring_off = np.r_[0, np.cumsum(count)]
+            poly_off = np.r_[0, np.cumsum(count > 0)]
+            ring_off = ring_off[np.r_[True, count > 0]]
+            geom_off = np.arange(geoms.size + 1)
+        else:
+            kind, coords, offsets = shapely.to_ragged_array(geoms)
+            ring_off, poly_off = offsets[0], offsets[1]
+            geom_off = offsets[2] if len(offsets) > 2 else np.arange(geoms.size + 1)
+        count = np.diff(ring_off)
+        nring = count.size
+        if nring == 0:
+            return zero
+        poly_of_ring = np.repeat(np.arange(poly_off.size - 1), np.diff(poly_off))
+        owner = owner[np.repeat(np.arange(geom_off.size - 1), np.diff(geom_off))[poly_of_ring]]
+        exterior = np.zeros(nring, dtype=bool)
+        exterior[poly_off[:-1][np.diff(poly_off) > 0]] = True
+        # orientation of each ring (shoelace about its first vertex: a pair straddling two rings
+        # adds 0); holes count negatively
+        ptr = ring_off[:-1]
+        ring = np.repeat(np.arange(nring), count)
+        rel = coords - coords[ptr][ring]
+        cross = np.bincount(ring[:-1], rel[:-1, 0] * rel[1:, 1] - rel[1:, 0] * rel[:-1, 1], nring)
+        sign = np.where(exterior, 1.0, -1.0) * np.sign(cross)
         c = centers[owner]
         mass, fx, fy, second = ring_integrals(ptr, count - 1, coords[:, 0], coords[:, 1],
                                               c[:, 0], c[:, 1], *self._tables())
-        first = np.stack([np.bincount(owner, fx, m), np.bincount(owner, fy, m)], axis=1)
-        return PolygonIntegrals(np.bincount(owner, mass, m), first,
-                                np.bincount(owner, second, m))
+        first = np.stack([np.bincount(owner, sign * fx, m), np.bincount(owner, sign * fy, m)],
+                         axis=1)
+        return PolygonIntegrals(np.bincount(owner, sign * mass, m), first,
+                                np.bincount(owner, sign * second, m))
 
     def line_integral(self, segments):
         r"""Integrate the density exactly along segments: :math:`\int_{S_k} \rho \, ds`.

@@ -263,3 +263,38 @@ def test_binary_image_runs_of_equal_pixels():
     polys = [_convex(rng, 10, [-0.1, -0.1], [1.1, 1.1]) for _ in range(6)]
     polys += [_convex(rng, 6, [0.3, 0.3], [0.5, 0.45]) for _ in range(6)]
     _check(mu, img, (0.0, 1.0, 0.0, 1.0), polys, rng.random((len(polys), 2)))
+
+
+def test_integrate_empty_entries_keep_their_place():
+    rng = np.random.default_rng(7)
+    img = rng.random((4, 4))
+    mu = ImageDensity(img)
+    polys = [_convex(rng, 7, [0, 0], [1, 1]) for _ in range(3)]
+    c = rng.random((5, 2))
+    out = mu.integrate([polys[0], None, polys[1], shapely.Polygon(), polys[2]], c)
+    ref = reference_integrals(img, (0, 1, 0, 1), polys, c[[0, 2, 4]])
+    np.testing.assert_allclose(out.mass[[0, 2, 4]], ref[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(out.second[[0, 2, 4]], ref[:, 3], rtol=1e-12)
+    np.testing.assert_array_equal(out.mass[[1, 3]], 0.0)
+
+
+def test_vertices_within_ulps_of_grid_lines():
+    """Vertices on the grid lines or a few ulps off them (as power cells clipped at a bisector
+    through a pixel edge): the pixel each piece starts in is decided by exact comparisons."""
+    rng = np.random.default_rng(9)
+    img = rng.random((4, 3)) + 0.2
+    img[1, 1] = 0.0
+    ext = (0.0, 1.5, 0.0, 1.0)
+    mu = ImageDensity(img, extent=ext)
+    xs, ys, _ = _edges(img, ext)
+    # the regression case: a cell above y = 0.5 whose lower edge sits 1-2 ulps below the line
+    below = np.nextafter(0.5, 0.0)
+    polys = [shapely.Polygon([(1.5, below), (1.5, 1.0), (0.0, 1.0), (0.0, np.nextafter(below, 0))])]
+    for _ in range(40):
+        px = xs[rng.integers(0, 4, 6)] + rng.integers(-3, 4, 6) * 1e-16 * rng.random(6)
+        py = ys[rng.integers(0, 5, 6)] + rng.integers(-3, 4, 6) * 1e-16 * rng.random(6)
+        px = np.where(rng.random(6) < 0.3, rng.random(6) * 1.5, px)
+        P = shapely.convex_hull(shapely.multipoints(np.column_stack([px, py])))
+        if P.area > 1e-3:
+            polys.append(P)
+    _check(mu, img, ext, polys, rng.random((len(polys), 2)))
