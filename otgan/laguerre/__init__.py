@@ -99,7 +99,7 @@ def geometry(cost, where="laguerre.diagram"):
     return GEOMETRIES[kind]
 
 
-def check_measure(measure, where, name="measure"):
+def _check_measure(measure, where, name="measure"):
     """``measure`` must be one of otgan's measures with a density (Uniform, ImageDensity)."""
     if not isinstance(measure, DensityMeasure):
         raise TypeError(
@@ -164,7 +164,7 @@ def diagram(y, psi, domain=None, *, measure=None, cost="sqeuclidean") -> CellDia
     where = "laguerre.diagram"
     yn, pn = check_sites(y, psi, where)
     if measure is not None:
-        check_measure(measure, where)
+        _check_measure(measure, where)
     factory = geometry(cost, where)
     if domain is None and measure is not None:
         dom = measure.domain
