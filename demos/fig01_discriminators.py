@@ -38,7 +38,6 @@ from otgan import datasets, plot
 from otgan.gan import trainer as gtrainer
 
 NAME = "fig01_discriminators"
-TITLE = "GAN discriminator landscapes on the 6-point toy"
 EXTENT = (0.0, 1.0, 0.0, 1.0)
 #: the lectures' BCE discriminator with the non-saturating generator loss ``-E log D(g(z))``
 LOSS = "nsgan"
@@ -66,9 +65,9 @@ def draw(ax, snap, data, title, colorbar=False):
     return unit_square(ax, title=title, y_down=True)
 
 
-def main(argv=None) -> dict:
+def main(argv=None, *, announce: bool = True) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv)
-    demo = Demo(NAME, args)
+    demo = Demo(NAME, args, announce=announce)
     q = demo.quick
     n_grid = 32 if q else 256
     it = {"easy_d": 10 if q else 300, "tough_both": 10 if q else 750, "tough_d": 10 if q else 300,

@@ -32,7 +32,6 @@ from demos._common import Demo, parse_args, subplots, unit_square
 from otgan import closed_forms, datasets, plot
 
 NAME = "fig02_vanishing_gradients"
-TITLE = "Vanishing gradients: optimal discriminator near 0/1, JS stuck at log 2"
 GEN_MEAN = np.array([0.35, 0.2])
 GEN_STD = 0.07
 DATA_STD = 0.025
@@ -68,9 +67,9 @@ def js_curve(thetas, std, t):
     return np.array(js), np.array(val)
 
 
-def main(argv=None) -> dict:
+def main(argv=None, *, announce: bool = True) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv)
-    demo = Demo(NAME, args)
+    demo = Demo(NAME, args, announce=announce)
     n = 96 if demo.quick else 256
     n_theta = 41 if demo.quick else 301
     n_t = 2001 if demo.quick else 20001

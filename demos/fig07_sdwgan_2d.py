@@ -28,7 +28,6 @@ from otgan import datasets, laguerre, plot
 from otgan.gan import trainer as gtrainer
 
 NAME = "fig07_sdwgan_2d"
-TITLE = "Semi-discrete WGAN training in 2D with the Laguerre diagram of T_psi"
 EXTENT = (0.0, 1.0, 0.0, 1.0)
 
 
@@ -43,9 +42,9 @@ def draw(ax, snap, data, title):
     return unit_square(ax, title=title, y_down=True), cells
 
 
-def main(argv=None) -> dict:
+def main(argv=None, *, announce: bool = True) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv)
-    demo = Demo(NAME, args)
+    demo = Demo(NAME, args, announce=announce)
     q = demo.quick
     n_iter = 30 if q else 1000
     n_grid = 48 if q else 128
@@ -56,7 +55,8 @@ def main(argv=None) -> dict:
     data = datasets.six_points()
     tr = gtrainer.Trainer(data, loss="sdwgan", seed=demo.seed, device=torch.device(demo.device),
                           snapshot_at=at, snapshot_grid=EXTENT, grid_size=n_grid,
-                          eval_every=max(1, n_iter // 20), eval_size=500, lipschitz=False)
+                          eval_every=max(1, n_iter // 20), eval_size=500, lipschitz=False,
+                          progress=demo.verbose)
     tr.run(n_iter)
     snaps = tr.snapshots
 

@@ -56,9 +56,9 @@ def draw(ax, snap, data, title):
     return ax.images[-1]
 
 
-def main(argv=None) -> dict:
+def main(argv=None, *, announce: bool = True) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv)
-    demo = Demo(NAME, args)
+    demo = Demo(NAME, args, announce=announce)
     q = demo.quick
     n_iter = 60 if q else 1500
     n_grid = 48 if q else 128
@@ -77,6 +77,7 @@ def main(argv=None) -> dict:
         tr = gtrainer.Trainer(data, seed=demo.seed, device=device, snapshot_at=at,
                               snapshot_grid=EXTENT, grid_size=n_grid,
                               eval_every=max(1, n_iter // 30), eval_size=500, lipschitz=True,
+                              progress=demo.verbose,
                               **opts)
         tr.run(n_iter)
         for col, sn in enumerate(tr.snapshots):

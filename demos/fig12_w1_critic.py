@@ -23,22 +23,22 @@ if __package__ in (None, ""):
 import numpy as np
 import torch
 
-from demos._common import Demo, fit_critic, parse_args, subplots
+from demos._common import Demo, parse_args, subplots, train_critic
 from otgan import datasets, laguerre, plot
 from otgan.measures import Uniform
 from otgan.w1 import optimal_critic
 
 NAME = "fig12_w1_critic"
-TITLE = "Exact optimal W1 critic vs WGAN-GP and weight-clipping critics on the six-point toy"
 
 
-def train_critic(data, method, *, steps, batch, width, seed, clip=0.01, lam=10.0):
-    """Train an MLP critic ``max E_data D - E_uniform D`` (+ penalty or clipping)."""
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    y = torch.as_tensor(data, dtype=torch.float32)
-    return fit_critic(y, lambda b, g: torch.rand(b, 2, generator=g), method, steps=steps,
-                      batch=batch, width=width, gen=gen, clip=clip, lam=lam)
+class UniformSquare(torch.nn.Module):
+    """The frozen generator: ``Phi(z)`` (the Gaussian CDF, coordinatewise) of ``z ~ N(0, I_2)``
+    is uniform on [0, 1]^2."""
+
+    latent_dim = 2
+
+    def forward(self, z):
+        return torch.special.ndtr(z)
 
 
 def grad_norms(f, x):
@@ -47,9 +47,9 @@ def grad_norms(f, x):
     return g.norm(dim=1).detach().numpy()
 
 
-def main(argv=None) -> dict:
+def main(argv=None, *, announce: bool = True) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv)
-    demo = Demo(NAME, args)
+    demo = Demo(NAME, args, announce=announce)
     steps = 60 if demo.quick else 3000
     width = 16 if demo.quick else 64
     n_grid = 48 if demo.quick else 160
@@ -66,8 +66,8 @@ def main(argv=None) -> dict:
     f_exact = exact(G)
     critics = {}
     for i, method in enumerate(("gp", "clip")):
-        net = train_critic(y, method, steps=steps, batch=batch, width=width,
-                           seed=demo.seed + i)
+        net = train_critic(y, UniformSquare(), method, steps=steps, batch=batch, width=width,
+                           rng=demo.seed + i, progress=demo.verbose)
         critics[method] = net
     fig, axes = subplots(2, 3, size=3.6)
     rng = np.random.default_rng(demo.seed)

@@ -1,7 +1,7 @@
 """mkdocs hooks for the otgan documentation.
 
 - ``gallery.md``: the marker ``<!-- GALLERY -->`` becomes one section per demo of
-  ``demos/run_all.py``'s ``DEMOS`` registry, with the command that regenerates it, its
+  ``demos/registry.py``'s ``DEMOS``, with the command that regenerates it, its
   description (the demo's docstring) and, when ``figures/`` (or ``$OTGAN_FIGURES``) holds them,
   its PNG / GIF files, copied into the site.
 - MathJax: ``assets/mathjax/tex-svg-full.js`` is copied into the site from the installed
@@ -53,8 +53,8 @@ def _figures_dir() -> pathlib.Path:
 
 
 def _demos():
-    """``(name, title, slides)`` rows of ``demos/run_all.py`` (read with ast: no import)."""
-    tree = ast.parse((ROOT / "demos" / "run_all.py").read_text(encoding="utf-8"))
+    """``(name, title, slides)`` rows of ``demos/registry.py`` (read with ast: no import)."""
+    tree = ast.parse((ROOT / "demos" / "registry.py").read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "DEMOS" for t in node.targets
