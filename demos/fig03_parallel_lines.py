@@ -1,4 +1,4 @@
-"""Figure 3 -- parallel lines (Arjovsky, Chintala, Bottou 2017, Example 1 and Figure 1).
+"""Figure 03 -- parallel lines (Arjovsky, Chintala, Bottou 2017, Example 1 and Figure 1).
 
 ``P_0`` is the law of ``(0, Z)`` and ``P_theta`` the law of ``(theta, Z)`` with ``Z ~ U[0, 1]``.
 Then ``W1(P_0, P_theta) = |theta|`` while ``JS = log 2`` and ``KL = +inf`` for every

@@ -1,4 +1,4 @@
-"""Figure 4 -- WGAN critics: weight clipping against gradient penalty (Gulrajani et al. 2017, Fig. 1).
+"""Figure 04 -- WGAN critics: weight clipping against gradient penalty (Gulrajani et al. 2017, Fig. 1).
 
 On the toy sets of Gulrajani et al. (8 Gaussians, 25 Gaussians, Swiss roll) a critic is trained
 long (2000 steps by default, ``--steps``) against a *fixed* generator "data + Gaussian noise"
@@ -114,9 +114,9 @@ def main(argv=None, *, announce: bool = True) -> dict:
         lo = max(1e-4, min(v.min() for v in norms.values()) * 0.8)
         hi = max(v.max() for v in norms.values()) * 1.2
         bins = np.geomspace(lo, hi, 40)
-        ax.hist(norms["clip"], bins=bins, color=plot.CURVE_COLORS[0], alpha=0.7,
+        ax.hist(norms["clip"], bins=bins, color=plot.METHOD_COLORS["WGAN-WC"], alpha=0.7,
                 label="weight clipping")
-        ax.hist(norms["gp"], bins=bins, color=plot.CURVE_COLORS[1], alpha=0.7,
+        ax.hist(norms["gp"], bins=bins, color=plot.METHOD_COLORS["WGAN-GP"], alpha=0.7,
                 label="gradient penalty")
         ax.axvline(1.0, color="k", ls=":", lw=1)
         ax.set_xscale("log")

@@ -1,4 +1,4 @@
-"""Figure 5 -- c-transforms for the quadratic cost on ``mu = U([0, 1]^2)``.
+"""Figure 05 -- c-transforms for the quadratic cost on ``mu = U([0, 1]^2)``.
 
 The lecture's slides "Let's look at c-transforms for the quadratic cost": the lower envelope
 ``psi^c(x) = min_j ||x - y_j||^2 - psi_j`` of paraboloids, first with ``psi = 0`` (its cells are

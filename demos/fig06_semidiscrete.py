@@ -1,4 +1,4 @@
-"""Figure 6 -- semi-discrete OT from a grayscale density: Laguerre diagram, ASGD and Newton.
+"""Figure 06 -- semi-discrete OT from a grayscale density: Laguerre diagram, ASGD and Newton.
 
 The lecture's "WGAN in the semi-discrete case" (``mu`` a density in graylevels, ``nu`` uniform on
 ``Y``) and "ASGD Algorithm for Semi-Discrete OT":

@@ -1,4 +1,4 @@
-"""Figure 8 -- the Dirac-GAN (Mescheder, Geiger, Nowozin 2018): vector fields and trajectories.
+"""Figure 08 -- the Dirac-GAN (Mescheder, Geiger, Nowozin 2018): vector fields and trajectories.
 
 Data ``delta_0``, generator ``delta_theta``, linear discriminator ``D_psi(x) = psi x``; the unique
 equilibrium is ``(0, 0)`` (orange star). For GAN, non-saturating GAN, WGAN, WGAN-GP and R1 the

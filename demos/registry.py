@@ -47,3 +47,60 @@ SECONDS = {
     "fig08_dirac_gan": 5, "fig05_c_transforms": 5, "fig06_semidiscrete": 5,
     "fig10_exercises": 2, "fig07_sdwgan_2d": 8, "fig12_w1_critic": 20,
 }
+
+
+#: every file a default run writes -> the lecture slide it illustrates (the gallery shows it
+#: under the figure, ``python -m demos`` prints the list and writes it to figures/index.html)
+FIGURES = {
+    "fig01_discriminators_easy.png": "GAN and WGAN training: 'Illustration with a 2D example'",
+    "fig01_discriminators_tougher.png": "GAN and WGAN training: 'And now a tougher example...'",
+    "fig01_discriminators_final.png": "GAN and WGAN training: 'What did you expect? Final "
+                                      "configuration'",
+    "fig01_discriminators_generator_only.gif": "GAN and WGAN training: 'What happens if we "
+                                               "update only the generator?'",
+    "fig01_discriminators_generator_only.png": "GAN and WGAN training: 'What happens if we "
+                                               "update only the generator?'",
+    "fig01_discriminators_retrain.png": "GAN and WGAN training: 'And if we retrain the "
+                                        "discriminator?'",
+    "fig02_vanishing_gradients.png": "GAN and WGAN training: 'Optimal Discriminator', "
+                                     "'Insufficiency of the Jensen-Shannon divergence'",
+    "fig09_digits_methods.png": "GAN and WGAN training: 'GAN Training for MNIST digits'; "
+                                "'Example of semi-discrete WGAN'",
+    "fig09_digits_sgd_vs_adam.png": "GAN and WGAN training: 'Training GANs is quite unstable! "
+                                    "(SGD instead of Adam)'",
+    "fig09_digits_w2.png": "GAN and WGAN training: 'GAN Training for MNIST digits' (exact W2^2 "
+                           "along training)",
+    "fig03_parallel_lines.png": "Deep Generative Models: GAN (2): 'Why Wasserstein is better "
+                                "than JS or KL' (Arjovsky et al. 2017, Figure 1)",
+    "fig04_wgan_critics.png": "GAN and WGAN training: 'WGAN: Gradient Penalty v.s. Weight "
+                              "clipping' (Gulrajani et al. 2017, Figure 1)",
+    "fig11_wgan_training_training.png": "GAN and WGAN training: 'Example of WGAN training' "
+                                        "(WGAN-WC, WGAN-GP)",
+    "fig11_wgan_training_8gaussians.png": "GAN and WGAN training: 'Example of WGAN training' "
+                                          "(WGAN-WC, WGAN-GP) on Gulrajani et al.'s 8 "
+                                          "Gaussians",
+    "fig11_wgan_training_w2.png": "GAN and WGAN training: 'Example of WGAN training' (WGAN-WC, "
+                                  "WGAN-GP), measured",
+    "fig08_dirac_gan.png": "Mescheder et al. (2018), Figures 1-3: the Dirac-GAN (GAN, NS-GAN, "
+                           "WGAN, WGAN-GP, R1)",
+    "fig05_c_transforms.png": "GAN and WGAN training: 'Let's look at c-transforms for the "
+                              "quadratic cost' (psi = 0, optimal psi)",
+    "fig06_semidiscrete_laguerre.png": "GAN and WGAN training: 'WGAN in the semi-discrete case' "
+                                       "(graylevel density), 'Laguerre diagram'",
+    "fig06_semidiscrete_convergence.png": "GAN and WGAN training: 'ASGD Algorithm for "
+                                          "Semi-Discrete OT'",
+    "fig10_exercises_piles_of_dirt.png": "Deep Generative Models: GAN (2): 'Wasserstein "
+                                         "distance: A Discrete Example' (W = 5)",
+    "fig10_exercises_exercise_1.png": "GAN and WGAN training: 'Exercise 1'",
+    "fig10_exercises_exercise_2.png": "GAN and WGAN training: 'Exercise 2'",
+    "fig07_sdwgan_2d_training.gif": "GAN and WGAN training: 'Alternate algorithm for "
+                                    "semi-discrete WGAN learning'",
+    "fig07_sdwgan_2d_training.png": "GAN and WGAN training: 'Alternate algorithm for "
+                                    "semi-discrete WGAN learning', 'Example of semi-discrete "
+                                    "WGAN'",
+    "fig07_sdwgan_2d_w2.png": "GAN and WGAN training: 'Example of semi-discrete WGAN' (exact "
+                              "W2^2 along training)",
+    "fig12_w1_critic.png": "GAN and WGAN training: 'WGAN: Gradient Penalty v.s. Weight "
+                           "clipping', and the remark linked to the gradient penalty "
+                           "(|grad psi^c| = 1 for W1)",
+}

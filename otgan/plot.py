@@ -9,7 +9,9 @@ optimal-transport quantity themselves (compute with :mod:`otgan.ctransform`,
 - the 100 generated samples :data:`SAMPLE_COLOR` (``"deepskyblue"``) with alpha
   :data:`SAMPLE_ALPHA` (0.5, "light blue");
 - discriminator / critic / c-transform landscapes in :data:`LANDSCAPE_CMAP` (``"Oranges"``) and
-  Laguerre cell boundaries in :data:`CELL_COLOR` (``"darkorange"``).
+  Laguerre cell boundaries in :data:`CELL_COLOR` (``"darkorange"``);
+- the two WGANs compared throughout, one colour each in every figure: :data:`METHOD_COLORS`
+  (WGAN-WC, weight clipping, ``"firebrick"``; WGAN-GP, gradient penalty, ``"seagreen"``).
 
 Grid convention
 ---------------
@@ -38,6 +40,7 @@ __all__ = [
     "CURVE_COLORS",
     "DATA_COLOR",
     "LANDSCAPE_CMAP",
+    "METHOD_COLORS",
     "SAMPLE_ALPHA",
     "SAMPLE_COLOR",
     "cells_from_labels",
@@ -67,6 +70,8 @@ LANDSCAPE_CMAP = "Oranges"
 CELL_COLOR = "darkorange"
 #: Colours of curves in line plots (first: the quantity of interest, then references).
 CURVE_COLORS = ("navy", "darkorange", "deepskyblue", "firebrick", "seagreen", "purple")
+#: One fixed colour per compared method, the same in every figure (curves, histograms).
+METHOD_COLORS = {"WGAN-WC": "firebrick", "WGAN-GP": "seagreen", "exact": "navy"}
 
 
 def _where(fn):
@@ -327,7 +332,8 @@ def _autoscale(ax):
     ax.autoscale_view()
 
 
-def polygons(ax, cells, *, color=CELL_COLOR, linewidth: float = 1.5, fill=None, **kwargs):
+def polygons(ax, cells, *, color=CELL_COLOR, linewidth: float = 1.5, fill=None, vmin=None,
+             vmax=None, **kwargs):
     """Draw polygonal cells (exact Laguerre / power cells, or the W1 cells' polygonal drawing).
 
     Parameters
@@ -342,6 +348,9 @@ def polygons(ax, cells, *, color=CELL_COLOR, linewidth: float = 1.5, fill=None, 
         Edge colour.
     fill : array_like, optional
         One scalar per cell, drawn with the ``Oranges`` colormap inside the cells.
+    vmin, vmax : float, optional
+        The values of ``fill`` at the light and the dark end of the shades (default: its
+        minimum and maximum); pass the same ones to compare several diagrams.
     **kwargs
         Passed to each ``matplotlib.patches.Polygon`` (``alpha``, ``linestyle``, ...).
 
@@ -368,8 +377,9 @@ def polygons(ax, cells, *, color=CELL_COLOR, linewidth: float = 1.5, fill=None, 
     if fill is not None:
         f = to_numpy(fill, dtype=np.float64)
         cmap = __import__("matplotlib").colormaps[LANDSCAPE_CMAP]
-        lo, hi = float(np.min(f)), float(np.max(f))
-        fills = cmap(0.15 + 0.6 * (f - lo) / (hi - lo if hi > lo else 1.0))
+        lo = float(np.min(f)) if vmin is None else float(vmin)
+        hi = float(np.max(f)) if vmax is None else float(vmax)
+        fills = cmap(0.15 + 0.6 * np.clip((f - lo) / (hi - lo if hi > lo else 1.0), 0, 1))
     for k, cell in enumerate(cells):
         for ring in _rings(cell):
             face = fills[k] if fills is not None else "none"

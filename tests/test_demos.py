@@ -305,9 +305,17 @@ def test_run_all_progress_lines(tmp_path, capsys):
     # a header at once, a start line before the demo runs, an end line with its wall time
     assert lines[0].startswith("Regenerating 1 lecture figure family into")
     assert lines[1].startswith("[ 1/1] fig03_parallel_lines: Parallel lines")
-    assert lines[-2].startswith("[ 1/1] fig03_parallel_lines ") and " s  ok" in lines[-2]
+    end = next(i for i, line in enumerate(lines) if line.startswith("[ 1/1] fig03_parallel_lines "))
+    assert " s  ok" in lines[end]
     assert lines[-1].startswith("1/1 demos in")
     assert (tmp_path / "fig03_parallel_lines.json").exists()
+    # then the list slide -> file, also written as figures/index.html
+    listing = lines[end + 1:-1]
+    assert "Slide -> file:" in listing
+    assert any("Why Wasserstein is better than JS or KL" in line for line in listing)
+    assert any(line.strip() == f"-> {tmp_path}/fig03_parallel_lines.png" for line in listing)
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert 'href="fig03_parallel_lines.png"' in index and "Why Wasserstein is better" in index
     # the runner's start line replaced the demo's own (announce=False, a parameter)
     assert not any(line.startswith("fig03_parallel_lines:") for line in lines)
 
@@ -402,6 +410,18 @@ def test_train_critic_is_the_library_trainer_seeded_by_rng():
     assert not torch.equal(outs[0], outs[2])
     clipped = train_critic(y, fake, "clip", steps=3, batch=16, width=8, rng=0)
     assert max(float(p.detach().abs().max()) for p in clipped.parameters()) <= 0.01 + 1e-9
+
+
+def test_every_figure_names_its_slide(quick):
+    from demos.registry import FIGURES
+
+    for name in NAMES:
+        side = quick(name)[1]
+        for f in side["files"]:
+            assert f in FIGURES, f"{f} has no slide in demos/registry.py FIGURES"
+            assert side["captions"].get(f), f"{f} has no caption"
+    # and nothing in FIGURES is stale: every entry names a demo's file prefix
+    assert all(any(f.startswith(n) for n in NAMES) for f in FIGURES)
 
 
 def test_registry_order_and_expected_times():

@@ -33,6 +33,9 @@ def test_lecture_colours():
     assert plot.SAMPLE_COLOR == "deepskyblue"
     assert plot.SAMPLE_ALPHA == 0.5
     assert plot.LANDSCAPE_CMAP == "Oranges"
+    # the two WGANs keep one colour each, distinct from the data, samples and cells
+    wc, gp = plot.METHOD_COLORS["WGAN-WC"], plot.METHOD_COLORS["WGAN-GP"]
+    assert len({wc, gp, plot.DATA_COLOR, plot.SAMPLE_COLOR, plot.CELL_COLOR}) == 5
 
 
 def test_grid_is_pixel_centres_in_image_order():
@@ -235,6 +238,11 @@ def test_diagram_options(ax):
     assert p.get_linewidth() == 0.5 and p.get_linestyle() == "--"
     faces = {tuple(q.get_facecolor()) for q in ax.patches}
     assert len(faces) > 1  # shaded by mass
+    # a fixed shade range: equal values get one shade, not a stretched noise
+    fig2, ax2 = plt.subplots()
+    plot.diagram(ax2, D, fill=np.full(4, 0.25), vmin=0.0, vmax=0.5)
+    assert len({tuple(q.get_facecolor()) for q in ax2.patches}) == 1
+    plt.close(fig2)
     with pytest.raises(ValueError, match=r"plot.diagram: 'fill' names no attribute"):
         plot.diagram(ax, D, fill="nope")
     with pytest.raises(TypeError, match=r"plot.diagram: 'D' must be a diagram"):
