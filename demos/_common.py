@@ -32,21 +32,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["DPI", "Demo", "jsonable", "parse_args", "quiet_warnings", "versions"]
+from demos.registry import DEMOS, SECONDS
+
+__all__ = ["DPI", "Demo", "jsonable", "parse_args", "quiet_warnings", "train_critic",
+           "versions"]
 
 DEFAULT_OUT = "figures"
 #: resolution of every saved figure (dots per inch)
 DPI = 160
-#: a demo prints its own start line unless a runner (``python -m demos``) already did
-ANNOUNCE = True
 
 
 def _about(name: str, quick: bool) -> str:
-    """``"<title> (about N s)"`` from the registry of :mod:`demos.run_all`."""
-    try:
-        from demos.run_all import DEMOS, SECONDS
-    except ImportError:  # pragma: no cover - run from an unusual place
-        return "starting"
+    """``"<title> (about N s)"`` from the registry (:mod:`demos.registry`)."""
     title = next((row[1] for row in DEMOS if row[0] == name), "starting")
     if quick or name not in SECONDS:
         return title
@@ -80,13 +77,15 @@ def quiet_warnings():
 
 
 def parse_args(description: str, argv=None, *, extra=None) -> argparse.Namespace:
-    """Parse the common demo command line (``--out``, ``--quick``, ``--seed``, ``--device``);
-    ``extra(parser)`` adds a demo's own options."""
+    """Parse the common demo command line (``--out``, ``--quick``, ``--seed``, ``--device``,
+    ``--no-progress``); ``extra(parser)`` adds a demo's own options."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--out", default=DEFAULT_OUT, help="output folder (default: figures/)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress bars (tqdm, on stderr) during the trainings")
     if extra is not None:
         extra(p)
     return p.parse_args(argv)
@@ -133,10 +132,14 @@ class Demo:
 
     Use as ``demo = Demo("fig03_parallel_lines", args)``, then ``demo.save(fig, "name")``,
     ``demo.gif(frames, "name")``, ``demo.numbers[...] = ...`` and finally ``demo.finish(...)``.
+    ``announce=False`` skips the start line (a runner such as ``python -m demos`` prints its
+    own). ``demo.verbose`` (``--no-progress`` turns it off; always off with ``--quick``) is what
+    a demo passes as ``progress=`` to its trainings: a tqdm bar on stderr.
     """
 
     name: str
     args: argparse.Namespace
+    announce: bool = True
     params: dict = field(default_factory=dict)
     numbers: dict = field(default_factory=dict)
     files: list = field(default_factory=list)
@@ -145,7 +148,7 @@ class Demo:
 
     def __post_init__(self):
         quiet_warnings()
-        if ANNOUNCE:
+        if self.announce:
             mode = " --quick" if self.args.quick else ""
             print(f"{self.name}{mode}: {_about(self.name, self.args.quick)}", flush=True)
         self.out = pathlib.Path(self.args.out)
@@ -153,6 +156,7 @@ class Demo:
         self.quick = bool(self.args.quick)
         self.seed = int(self.args.seed)
         self.device = str(self.args.device)
+        self.verbose = bool(getattr(self.args, "progress", True)) and not self.quick
         # The demos' networks are tiny: one intra-op thread is as fast, and far more robust on a
         # busy 2-core machine than two threads spinning against each other. Restored by finish().
         self._threads = None
@@ -243,36 +247,30 @@ def unit_square(ax, *, title: str | None = None, y_down: bool = False):
     return ax
 
 
-def bootstrap():
-    """Make ``import demos`` work when a demo file is run as a script."""
-    root = str(pathlib.Path(__file__).resolve().parents[1])
-    if root not in sys.path:
-        sys.path.insert(0, root)
+def train_critic(data, fake, method, *, steps, batch, width, rng, clip=0.01, lam=10.0,
+                 device="cpu", progress=False):
+    """Train a WGAN critic against the fixed generator ``fake`` with the library's
+    :class:`otgan.gan.Trainer` (``step="discriminator"``): weight clipping (``method="clip"``,
+    ``loss="wgan"``, RMSprop 5e-4) or the gradient penalty (``"gp"``, ``loss="wgan-gp"``,
+    Adam 1e-3, betas (0.5, 0.9)), one critic step per iteration, ``steps`` iterations.
 
-
-def fit_critic(y, sample_fake, method, *, steps, batch, width, gen, clip=0.01, lam=10.0):
-    """Train an MLP critic ``max E_y D - E_fake D`` with weight clipping (``method="clip"``,
-    RMSprop 5e-4) or a gradient penalty (``"gp"``, Adam 1e-3, betas (0.5, 0.9)): the WGAN
-    critics of fig04 and fig12. ``sample_fake(batch, gen)`` draws the fixed generator's points;
-    the critic is created on ``y``'s device from torch's global seed. Returns it in eval mode."""
+    ``fake`` is a parameter-free ``nn.Module`` with a ``latent_dim`` (e.g.
+    :class:`otgan.gan.NoisyDataGenerator`). The critic is an MLP ``2-width-width-width-1``
+    initialised from ``rng`` (an int seed), which also seeds every stream of the Trainer.
+    Returns the critic in eval mode.
+    """
     import torch
 
-    from otgan.gan import losses, models, penalties
+    from otgan.gan import MLPDiscriminator, Trainer
 
-    critic = models.MLPDiscriminator(2, hidden=(width, width, width)).to(y.device)
-    if method == "clip":
-        opt = torch.optim.RMSprop(critic.parameters(), lr=5e-4)
-    else:
-        opt = torch.optim.Adam(critic.parameters(), lr=1e-3, betas=(0.5, 0.9))
-    for _ in range(steps):
-        real = y[torch.randint(0, y.shape[0], (batch,), generator=gen, device=y.device)]
-        fake = sample_fake(batch, gen)
-        loss = losses.critic_loss(critic(real), critic(fake))
-        if method == "gp":
-            loss = loss + lam * penalties.gradient_penalty(critic, real, fake, rng=gen)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if method == "clip":
-            penalties.clip_weights(critic, clip)
-    return critic.eval()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(np.random.default_rng(rng).integers(0, 2**62)))
+        critic = MLPDiscriminator(2, hidden=(width, width, width))
+    opts = ({"loss": "wgan", "optimizer": "rmsprop", "lr_d": 5e-4, "clip": clip}
+            if method == "clip" else
+            {"loss": "wgan-gp", "optimizer": "adam", "lr_d": 1e-3, "betas": (0.5, 0.9),
+             "gp_weight": lam})
+    tr = Trainer(data, generator=fake, discriminator=critic, step="discriminator", n_critic=1,
+                 batch_size=batch, rng=rng, device=device, progress=progress, **opts)
+    tr.run(steps)
+    return tr.discriminator.eval()

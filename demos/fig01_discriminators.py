@@ -1,4 +1,4 @@
-"""Figure 1 -- GAN discriminator landscapes on the lectures' 6-point toy.
+"""Figure 01 -- GAN discriminator landscapes on the lectures' 6-point toy.
 
 The slides "Illustration with a 2D example" of the GAN lecture: the 6 data points (navy) and
 100 generated samples (light blue) over the discriminator ``D(x) = sigmoid(logit)`` drawn on a
@@ -16,8 +16,11 @@ betas (0.5, 0.999); BCE discriminator loss and the non-saturating generator loss
 
 Every stage is :class:`otgan.gan.trainer.Trainer` with ``step="discriminator"``,
 ``"both"`` or ``"generator"`` sharing the same two networks; the JSON records the exact ``W2^2``
-(POT) between generated samples and the data at each stage. Axes: the course's image
-convention (``y`` pointing down).
+(POT) between generated samples and the data at each stage. Each panel's colour scale spans
+its own range of ``D(x)`` (printed in its title; iso-lines in black), so that the structure
+shows even where ``D`` is nearly constant (the final configuration, where ``D ~ 1/2``); the view
+reaches a little past [0, 1]^2 so that samples on its border stay in sight. Axes: the
+mathematical convention (``y`` up), as in every figure of the 6-point toy.
 """
 
 from __future__ import annotations
@@ -38,7 +41,6 @@ from otgan import datasets, plot
 from otgan.gan import trainer as gtrainer
 
 NAME = "fig01_discriminators"
-TITLE = "GAN discriminator landscapes on the 6-point toy"
 EXTENT = (0.0, 1.0, 0.0, 1.0)
 #: the lectures' BCE discriminator with the non-saturating generator loss ``-E log D(g(z))``
 LOSS = "nsgan"
@@ -57,18 +59,31 @@ def stage(data, generator, discriminator, step, n_iter, *, seed, n_grid, device,
     return tr, tr.snapshots
 
 
-def draw(ax, snap, data, title, colorbar=False):
-    """One slide: landscape (image convention), samples, data."""
+def draw(ax, snap, data, title, colorbar=False, clim=None):
+    """One slide: landscape (``y`` up) on the panel's own colour scale (``clim``, default the
+    range of ``D`` on it) with iso-lines, samples and data kept in view; returns the range."""
     plot.landscape(ax, snap.grid_values, extent=EXTENT, vmin=0.0, vmax=1.0,
                    colorbar=colorbar, label="D(x)")
-    plot.samples(ax, snap.samples, label=None)
-    plot.data(ax, data, label=None)
-    return unit_square(ax, title=title, y_down=True)
+    im = ax.images[-1]
+    v = np.asarray(im.get_array(), dtype=float)  # image order (row 0 at the top)
+    lo, hi = clim or (float(v.min()), float(v.max()))
+    im.set_clim(lo, hi if hi > lo else lo + 1e-9)
+    if hi > lo:
+        n = v.shape[0]
+        xs = (np.arange(n) + 0.5) / n
+        ax.contour(xs, xs[::-1], v, levels=np.linspace(lo, hi, 9)[1:-1], colors="k",
+                   linewidths=0.4, alpha=0.5)
+    plot.samples(ax, snap.samples, label=None, clip_on=False)
+    plot.data(ax, data, label=None, clip_on=False)
+    unit_square(ax, title=f"{title}\nD(x) from {lo:.3g} to {hi:.3g}")
+    ax.set_xlim(-0.04, 1.04)
+    ax.set_ylim(-0.04, 1.04)
+    return lo, hi
 
 
-def main(argv=None) -> dict:
+def main(argv=None, *, announce: bool = True) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv)
-    demo = Demo(NAME, args)
+    demo = Demo(NAME, args, announce=announce)
     q = demo.quick
     n_grid = 32 if q else 256
     it = {"easy_d": 10 if q else 300, "tough_both": 10 if q else 750, "tough_d": 10 if q else 300,
@@ -76,7 +91,7 @@ def main(argv=None) -> dict:
           "retrain_d": 10 if q else 300}
     demo.params.update(iterations=it, grid=n_grid, loss=LOSS, optimizer="adam 2e-3 (0.5, 0.999)",
                        discriminator="2-10-10-1 LeakyReLU(0.2)", generator="MLP 3 x (Linear+ELU)",
-                       convention="image (y down)")
+                       convention="mathematical (y up)", colour_scale="each panel's own range of D")
     device = torch.device(demo.device)
     data = datasets.six_points()
     s = demo.seed
@@ -131,13 +146,18 @@ def main(argv=None) -> dict:
         f, a = subplots(size=4.0)
         draw(a, sn, data, f"Update only the generator: Iter {sn.iteration}")
         frames.append(f)
-    demo.gif(frames, "generator_only", duration_ms=600, caption="Update only the generator (animation).")
+    demo.gif(frames, "generator_only", duration_ms=600, caption="What happens if we update only "
+             "the generator? (animation): the samples run to the maxima of the frozen D.")
     show = snaps[:: max(1, len(snaps) // 6)][:6]
-    fig, axes = subplots(1, len(show), size=3.0)
-    axes = np.atleast_1d(axes)
-    for a, sn in zip(axes, show):
-        draw(a, sn, data, f"Iter {sn.iteration}")
-    fig.colorbar(axes[0].images[0], ax=list(axes), fraction=0.015, pad=0.01, label="D(x)")
+    ncols = min(3, len(show))  # two rows of three: the strip fits a page's width
+    fig, axes = subplots(-(-len(show) // ncols), ncols, size=3.2)
+    axes = np.atleast_1d(axes).ravel()
+    clim = None
+    for a, sn in zip(axes, show):  # one colour scale (the frozen D), that of the first panel
+        clim = draw(a, sn, data, f"Iter {sn.iteration}", clim=clim)
+    for a in axes[len(show):]:
+        a.axis("off")
+    fig.colorbar(axes[0].images[0], ax=list(axes), fraction=0.02, pad=0.02, label="D(x)")
     fig.suptitle("What happens if we update only the generator? (the discriminator is frozen: "
                  "the samples run to its maxima)", fontsize=12)
     demo.save(fig, "generator_only", caption="Update only the generator: the frozen "

@@ -1,4 +1,4 @@
-"""Figure 2 -- vanishing gradients: the optimal discriminator and JS stuck at log 2.
+"""Figure 02 -- vanishing gradients: the optimal discriminator and JS stuck at log 2.
 
 The lectures' "Optimal Discriminator" and "Insufficiency of the Jensen-Shannon divergence":
 
@@ -15,7 +15,7 @@ The lectures' "Optimal Discriminator" and "Insufficiency of the Jensen-Shannon d
     ``theta`` vanishes, while ``W1 = |theta|`` keeps a unit slope. The GAN value
     ``sup_D L(D) = L(D*) = 2 JS - log 4`` (:func:`otgan.closed_forms.gan_value`) is recorded.
 
-Panel (a) uses the course's image convention (``y`` pointing down).
+Axes: the mathematical convention (``y`` up), as in every figure.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from demos._common import Demo, parse_args, subplots, unit_square
 from otgan import closed_forms, datasets, plot
 
 NAME = "fig02_vanishing_gradients"
-TITLE = "Vanishing gradients: optimal discriminator near 0/1, JS stuck at log 2"
 GEN_MEAN = np.array([0.35, 0.2])
 GEN_STD = 0.07
 DATA_STD = 0.025
@@ -68,9 +67,9 @@ def js_curve(thetas, std, t):
     return np.array(js), np.array(val)
 
 
-def main(argv=None) -> dict:
+def main(argv=None, *, announce: bool = True) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv)
-    demo = Demo(NAME, args)
+    demo = Demo(NAME, args, announce=announce)
     n = 96 if demo.quick else 256
     n_theta = 41 if demo.quick else 301
     n_t = 2001 if demo.quick else 20001
@@ -91,7 +90,7 @@ def main(argv=None) -> dict:
     plot.landscape(ax, d_star, vmin=0, vmax=1, colorbar=True, label=r"$D^*(x)$")
     plot.samples(ax, fake)
     plot.data(ax, y)
-    unit_square(ax, title=r"optimal $D^* = q / (q + p_\theta)$: ~1 on data, ~0 on samples", y_down=True)
+    unit_square(ax, title=r"optimal $D^* = q / (q + p_\theta)$: ~1 on data, ~0 on samples")
     d_data = closed_forms.optimal_discriminator(gauss2d(y, GEN_MEAN[None], GEN_STD),
                                                 gauss2d(y, y, DATA_STD))
     d_fake = closed_forms.optimal_discriminator(gauss2d(fake, GEN_MEAN[None], GEN_STD),

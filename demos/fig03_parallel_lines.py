@@ -1,4 +1,4 @@
-"""Figure 3 -- parallel lines (Arjovsky, Chintala, Bottou 2017, Example 1 and Figure 1).
+"""Figure 03 -- parallel lines (Arjovsky, Chintala, Bottou 2017, Example 1 and Figure 1).
 
 ``P_0`` is the law of ``(0, Z)`` and ``P_theta`` the law of ``(theta, Z)`` with ``Z ~ U[0, 1]``.
 Then ``W1(P_0, P_theta) = |theta|`` while ``JS = log 2`` and ``KL = +inf`` for every
@@ -22,7 +22,6 @@ from demos._common import Demo, parse_args, subplots
 from otgan import closed_forms, plot
 
 NAME = "fig03_parallel_lines"
-TITLE = "Parallel lines: W1 and JS as functions of theta"
 
 
 def compute(thetas):
@@ -44,9 +43,9 @@ def monte_carlo_w1(thetas, n, rng):
     return np.array(out)
 
 
-def main(argv=None) -> dict:
+def main(argv=None, *, announce: bool = True) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv)
-    demo = Demo(NAME, args)
+    demo = Demo(NAME, args, announce=announce)
     n_theta = 21 if demo.quick else 401
     n_mc = 50 if demo.quick else 300
     thetas = np.linspace(-1.0, 1.0, n_theta)

@@ -1,4 +1,4 @@
-"""Figure 4 -- WGAN critics: weight clipping against gradient penalty (Gulrajani et al. 2017, Fig. 1).
+"""Figure 04 -- WGAN critics: weight clipping against gradient penalty (Gulrajani et al. 2017, Fig. 1).
 
 On the toy sets of Gulrajani et al. (8 Gaussians, 25 Gaussians, Swiss roll) a critic is trained
 long (2000 steps by default, ``--steps``) against a *fixed* generator "data + Gaussian noise"
@@ -25,12 +25,11 @@ if __package__ in (None, ""):
 import numpy as np
 import torch
 
-from demos._common import Demo, fit_critic, parse_args, subplots
+from demos._common import Demo, parse_args, subplots, train_critic
 from otgan import datasets, plot
 from otgan.gan import models, penalties
 
 NAME = "fig04_wgan_critics"
-TITLE = "WGAN critics: weight clipping vs gradient penalty on 8 Gaussians, 25 Gaussians, Swiss roll"
 TOYS = (("8gaussians", datasets.eight_gaussians), ("25gaussians", datasets.twenty_five_gaussians),
         ("swissroll", datasets.swiss_roll))
 EXTENT = (-2.5, 2.5, -2.5, 2.5)
@@ -41,15 +40,13 @@ def _options(p):
                    help="critic steps against the fixed generator (default 2000; 200 --quick)")
 
 
-def train_critic(data, method, *, steps, batch, width, device, seed, noise_std=1.0, clip=0.01,
-                 lam=10.0):
-    """Train an MLP critic against the fixed generator data + noise; return it (eval mode)."""
-    torch.manual_seed(seed)  # the critic's initial weights
-    gen = torch.Generator(device=device).manual_seed(seed)
+def fit(data, method, *, steps, batch, width, device, seed, noise_std=1.0, progress=False):
+    """A critic trained against the fixed generator data + noise (eval mode), and that
+    generator."""
     y = torch.as_tensor(data, dtype=torch.float32, device=device)
     fake_gen = models.NoisyDataGenerator(y, std=noise_std).to(device)
-    critic = fit_critic(y, lambda b, g: fake_gen.sample(b, rng=g), method, steps=steps,
-                        batch=batch, width=width, gen=gen, clip=clip, lam=lam)
+    critic = train_critic(y, fake_gen, method, steps=steps, batch=batch, width=width, rng=seed,
+                          device=device, progress=progress)
     return critic, fake_gen
 
 
@@ -69,9 +66,9 @@ def gradient_norms(critic, data, fake_gen, n, device, seed):
     return g.norm(dim=1).detach().cpu().numpy()
 
 
-def main(argv=None) -> dict:
+def main(argv=None, *, announce: bool = True) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv, extra=_options)
-    demo = Demo(NAME, args)
+    demo = Demo(NAME, args, announce=announce)
     steps = args.steps or (200 if demo.quick else 2000)
     width = 16 if demo.quick else 64
     n_data = 256 if demo.quick else 2000
@@ -90,8 +87,9 @@ def main(argv=None) -> dict:
         for row, method in enumerate(("clip", "gp")):
             demo.stage(f"{name}: training the {'clipped' if method == 'clip' else 'penalised'} "
                        f"critic ({steps} steps)")
-            critic, fake_gen = train_critic(data, method, steps=steps, batch=batch, width=width,
-                                            device=device, seed=demo.seed + 10 * col + row)
+            critic, fake_gen = fit(data, method, steps=steps, batch=batch, width=width,
+                                   device=device, seed=demo.seed + 10 * col + row,
+                                   progress=demo.verbose)
             vals = critic_grid(critic, n_grid, device)
             ax = axes[row, col]
             plot.landscape(ax, vals - vals.mean(), extent=EXTENT, contours=10, colorbar=True,
@@ -116,9 +114,9 @@ def main(argv=None) -> dict:
         lo = max(1e-4, min(v.min() for v in norms.values()) * 0.8)
         hi = max(v.max() for v in norms.values()) * 1.2
         bins = np.geomspace(lo, hi, 40)
-        ax.hist(norms["clip"], bins=bins, color=plot.CURVE_COLORS[0], alpha=0.7,
+        ax.hist(norms["clip"], bins=bins, color=plot.METHOD_COLORS["WGAN-WC"], alpha=0.7,
                 label="weight clipping")
-        ax.hist(norms["gp"], bins=bins, color=plot.CURVE_COLORS[1], alpha=0.7,
+        ax.hist(norms["gp"], bins=bins, color=plot.METHOD_COLORS["WGAN-GP"], alpha=0.7,
                 label="gradient penalty")
         ax.axvline(1.0, color="k", ls=":", lw=1)
         ax.set_xscale("log")

@@ -1,4 +1,4 @@
-"""Figure 5 -- c-transforms for the quadratic cost on ``mu = U([0, 1]^2)``.
+"""Figure 05 -- c-transforms for the quadratic cost on ``mu = U([0, 1]^2)``.
 
 The lecture's slides "Let's look at c-transforms for the quadratic cost": the lower envelope
 ``psi^c(x) = min_j ||x - y_j||^2 - psi_j`` of paraboloids, first with ``psi = 0`` (its cells are
@@ -25,7 +25,6 @@ from demos._common import Demo, parse_args, unit_square
 from otgan import ctransform, laguerre, measures, plot, semidiscrete
 
 NAME = "fig05_c_transforms"
-TITLE = "c-transforms on U([0,1]^2): psi = 0 (Voronoi) and optimal psi (Laguerre)"
 
 
 def sites(J, rng):
@@ -43,9 +42,9 @@ def landscapes(y, psi_opt, n):
     return g, out
 
 
-def main(argv=None) -> dict:
+def main(argv=None, *, announce: bool = True) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv)
-    demo = Demo(NAME, args)
+    demo = Demo(NAME, args, announce=announce)
     J = 8 if demo.quick else 15
     n = 64 if demo.quick else 256
     rng = np.random.default_rng(demo.seed)

@@ -1,4 +1,4 @@
-"""Figure 6 -- semi-discrete OT from a grayscale density: Laguerre diagram, ASGD and Newton.
+"""Figure 06 -- semi-discrete OT from a grayscale density: Laguerre diagram, ASGD and Newton.
 
 The lecture's "WGAN in the semi-discrete case" (``mu`` a density in graylevels, ``nu`` uniform on
 ``Y``) and "ASGD Algorithm for Semi-Discrete OT":
@@ -33,7 +33,6 @@ from demos._common import Demo, parse_args, subplots, unit_square
 from otgan import laguerre, measures, plot, semidiscrete
 
 NAME = "fig06_semidiscrete"
-TITLE = "Semi-discrete OT: Laguerre diagram of a grayscale density, ASGD and Newton convergence"
 
 
 def face_image(n: int) -> np.ndarray:
@@ -53,9 +52,9 @@ def semi_dual_exact(mu, y, psi, nu):
     return laguerre.diagram(y, psi, measure=mu).semi_dual(nu)
 
 
-def main(argv=None) -> dict:
+def main(argv=None, *, announce: bool = True) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv)
-    demo = Demo(NAME, args)
+    demo = Demo(NAME, args, announce=announce)
     q = demo.quick
     n_img = 24 if q else 64
     J = 25 if q else 250

@@ -1,4 +1,4 @@
-"""Figure 7 -- semi-discrete WGAN training in 2D (the lecture's "Alternate algorithm for
+"""Figure 07 -- semi-discrete WGAN training in 2D (the lecture's "Alternate algorithm for
 semi-discrete WGAN learning").
 
 On the lectures' 6-point toy (``nu`` uniform on the data), the generator (the course's MLP,
@@ -8,8 +8,9 @@ takes ASGD steps on the dual weights ``psi`` (samples of ``g_theta(Z)``) and an 
 Each frame shows the data (navy), 100 generated samples (light blue) and the Laguerre diagram of
 ``T_psi`` (orange, :func:`otgan.laguerre.diagram` of the current ``psi`` on the unit square)
 over the landscape ``psi^c`` (light oranges); a GIF, a grid of frames "Iter k" and the exact
-``W2^2`` (POT) between 500 generated points and the data along training. Axes: the course's
-image convention (``y`` pointing down).
+``W2^2`` (POT) between 500 generated points and the data along training. Axes: the
+mathematical convention (``y`` up), as in every figure of the 6-point toy (fig01, fig07, fig11,
+fig12).
 """
 
 from __future__ import annotations
@@ -28,35 +29,35 @@ from otgan import datasets, laguerre, plot
 from otgan.gan import trainer as gtrainer
 
 NAME = "fig07_sdwgan_2d"
-TITLE = "Semi-discrete WGAN training in 2D with the Laguerre diagram of T_psi"
 EXTENT = (0.0, 1.0, 0.0, 1.0)
 
 
 def draw(ax, snap, data, title):
-    """Landscape ``psi^c`` (light), Laguerre cells (orange), samples, data; image convention."""
+    """Landscape ``psi^c`` (light), Laguerre cells (orange), samples, data; ``y`` up."""
     plot.landscape(ax, snap.grid_values, extent=EXTENT, vmax=2.5 * snap.grid_values.max()
                    if snap.grid_values.max() > 0 else None)
     cells = laguerre.diagram(data, snap.psi.astype(np.float64))
-    plot.polygons(ax, cells.polygons, linewidth=1.8)
+    plot.polygons(ax, cells, linewidth=1.8)
     plot.samples(ax, snap.samples, label=None)
     plot.data(ax, data, label=None)
-    return unit_square(ax, title=title, y_down=True), cells
+    return unit_square(ax, title=title), cells
 
 
-def main(argv=None) -> dict:
+def main(argv=None, *, announce: bool = True) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv)
-    demo = Demo(NAME, args)
+    demo = Demo(NAME, args, announce=announce)
     q = demo.quick
     n_iter = 30 if q else 1000
     n_grid = 48 if q else 128
     at = sorted(set(np.unique(np.geomspace(1, n_iter, 10).astype(int)).tolist()) | {0})
     demo.params.update(n_iter=n_iter, loss="sdwgan", cost="sqeuclidean", n_inner=10,
                        batch_size=100, optimizer="adam 1e-3 (0.5, 0.999)", snapshots=at,
-                       convention="image (y down)")
+                       convention="mathematical (y up)")
     data = datasets.six_points()
     tr = gtrainer.Trainer(data, loss="sdwgan", seed=demo.seed, device=torch.device(demo.device),
                           snapshot_at=at, snapshot_grid=EXTENT, grid_size=n_grid,
-                          eval_every=max(1, n_iter // 20), eval_size=500, lipschitz=False)
+                          eval_every=max(1, n_iter // 20), eval_size=500, lipschitz=False,
+                          progress=demo.verbose)
     tr.run(n_iter)
     snaps = tr.snapshots
 
@@ -66,12 +67,19 @@ def main(argv=None) -> dict:
         _, cells = draw(a, sn, data, f"Iter {sn.iteration}")
         masses[sn.iteration] = np.asarray(cells.areas)
         frames.append(f)
-    demo.gif(frames, "training", duration_ms=500, caption="Semi-discrete WGAN training (animation).")
+    demo.gif(frames, "training", duration_ms=500, caption="Semi-discrete WGAN training on the 6-point toy "
+             "(animation): samples, data and the Laguerre cells of T_psi.")
     show = [snaps[i] for i in np.unique(np.linspace(0, len(snaps) - 1, 6).astype(int))]
-    fig, axes = subplots(1, len(show), size=3.0)
-    for a, sn in zip(np.atleast_1d(axes), show):
+    ncols = min(3, len(show))  # two rows of three: the strip fits a page's width
+    fig, axes = subplots(-(-len(show) // ncols), ncols, size=3.2)
+    axes = np.atleast_1d(axes).ravel()
+    for a, sn in zip(axes, show):
         draw(a, sn, data, f"Iter {sn.iteration}")
-    demo.save(fig, "training", caption="Semi-discrete WGAN: samples (light blue), data (navy) and the Laguerre diagram of T_psi (orange) over iterations.")
+    for a in axes[len(show):]:
+        a.axis("off")
+    demo.save(fig, "training", caption="Semi-discrete WGAN on the 6-point toy: samples (light "
+              "blue), data (navy) and the exact Laguerre diagram of T_psi (orange) over the "
+              "landscape psi^c, over iterations.")
 
     h = tr.history
     fig, ax = subplots(size=4.0)

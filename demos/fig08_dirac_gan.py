@@ -1,4 +1,4 @@
-"""Figure 8 -- the Dirac-GAN (Mescheder, Geiger, Nowozin 2018): vector fields and trajectories.
+"""Figure 08 -- the Dirac-GAN (Mescheder, Geiger, Nowozin 2018): vector fields and trajectories.
 
 Data ``delta_0``, generator ``delta_theta``, linear discriminator ``D_psi(x) = psi x``; the unique
 equilibrium is ``(0, 0)`` (orange star). For GAN, non-saturating GAN, WGAN, WGAN-GP and R1 the
@@ -42,7 +42,6 @@ from otgan import plot
 from otgan.gan import dirac
 
 NAME = "fig08_dirac_gan"
-TITLE = "Dirac-GAN vector fields and trajectories (GAN, NS-GAN, WGAN, WGAN-GP, R1)"
 LABELS = {"gan": "GAN", "nsgan": "NS-GAN", "wgan": "WGAN", "wgan-gp": "WGAN-GP", "r1": "R1"}
 
 
@@ -72,9 +71,9 @@ def _window(theta, psi):
     return max(2.0, 1.15 * m)
 
 
-def main(argv=None) -> dict:
+def main(argv=None, *, announce: bool = True) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv, extra=_options)
-    demo = Demo(NAME, args)
+    demo = Demo(NAME, args, announce=announce)
     n_steps = 150 if demo.quick else 300
     n_arrows = 11 if demo.quick else 17
     step = 0.2

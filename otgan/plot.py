@@ -9,7 +9,9 @@ optimal-transport quantity themselves (compute with :mod:`otgan.ctransform`,
 - the 100 generated samples :data:`SAMPLE_COLOR` (``"deepskyblue"``) with alpha
   :data:`SAMPLE_ALPHA` (0.5, "light blue");
 - discriminator / critic / c-transform landscapes in :data:`LANDSCAPE_CMAP` (``"Oranges"``) and
-  Laguerre cell boundaries in :data:`CELL_COLOR` (``"darkorange"``).
+  Laguerre cell boundaries in :data:`CELL_COLOR` (``"darkorange"``);
+- the two WGANs compared throughout, one colour each in every figure: :data:`METHOD_COLORS`
+  (WGAN-WC, weight clipping, ``"firebrick"``; WGAN-GP, gradient penalty, ``"seagreen"``).
 
 Grid convention
 ---------------
@@ -38,11 +40,13 @@ __all__ = [
     "CURVE_COLORS",
     "DATA_COLOR",
     "LANDSCAPE_CMAP",
+    "METHOD_COLORS",
     "SAMPLE_ALPHA",
     "SAMPLE_COLOR",
     "cells_from_labels",
     "curve",
     "data",
+    "diagram",
     "figure_to_image",
     "grid",
     "image_convention",
@@ -66,6 +70,8 @@ LANDSCAPE_CMAP = "Oranges"
 CELL_COLOR = "darkorange"
 #: Colours of curves in line plots (first: the quantity of interest, then references).
 CURVE_COLORS = ("navy", "darkorange", "deepskyblue", "firebrick", "seagreen", "purple")
+#: One fixed colour per compared method, the same in every figure (curves, histograms).
+METHOD_COLORS = {"WGAN-WC": "firebrick", "WGAN-GP": "seagreen", "exact": "navy"}
 
 
 def _where(fn):
@@ -302,32 +308,78 @@ def cells_from_labels(
     return ax
 
 
-def polygons(ax, cells, *, color=CELL_COLOR, linewidth: float = 1.5, fill=None, **kwargs):
-    """Draw polygonal cells (exact Laguerre / power cells).
+def _cells_of(cells, fn):
+    """The cell geometries of ``cells``: a diagram (anything with a ``polygons`` attribute, e.g.
+    :class:`otgan.laguerre.LaguerreDiagram` or a W1 diagram), an object holding one in a
+    ``diagram`` attribute (a result), or a sequence of cells as it is. Duck-typed: this module
+    sits below :mod:`otgan.laguerre` and imports none of it."""
+    if hasattr(cells, "polygons"):
+        return cells.polygons
+    inner = getattr(cells, "diagram", None)
+    if inner is not None and hasattr(inner, "polygons"):
+        return inner.polygons
+    if isinstance(cells, (str, bytes)) or not hasattr(cells, "__iter__"):
+        raise TypeError(
+            f"{_where(fn)}: 'cells' must be a diagram (an object with a 'polygons' attribute, "
+            f"such as otgan.laguerre.diagram(...)) or a sequence of polygons; got "
+            f"{type(cells).__name__}")
+    return cells
+
+
+def _autoscale(ax):
+    """Fit the view to what is drawn, with matplotlib's usual margins, as ``scatter`` does;
+    limits set by hand are kept (matplotlib's autoscaling is off there)."""
+    ax.autoscale_view()
+
+
+def polygons(ax, cells, *, color=CELL_COLOR, linewidth: float = 1.5, fill=None, vmin=None,
+             vmax=None, **kwargs):
+    """Draw polygonal cells (exact Laguerre / power cells, or the W1 cells' polygonal drawing).
 
     Parameters
     ----------
     ax : matplotlib.axes.Axes
-    cells : sequence
-        One entry per cell: a shapely ``Polygon`` / ``MultiPolygon``, an ``(k, 2)`` vertex
-        array, or ``None`` / an empty geometry for an empty cell (skipped).
+    cells : diagram or sequence
+        A diagram (an object with a ``polygons`` attribute: what
+        :func:`otgan.laguerre.diagram` returns, for either cost), an object holding one as
+        ``.diagram``, or one entry per cell: a shapely ``Polygon`` / ``MultiPolygon``, an
+        ``(k, 2)`` vertex array, or ``None`` / an empty geometry for an empty cell (skipped).
     color : str, default :data:`CELL_COLOR`
         Edge colour.
     fill : array_like, optional
         One scalar per cell, drawn with the ``Oranges`` colormap inside the cells.
+    vmin, vmax : float, optional
+        The values of ``fill`` at the light and the dark end of the shades (default: its
+        minimum and maximum); pass the same ones to compare several diagrams.
+    **kwargs
+        Passed to each ``matplotlib.patches.Polygon`` (``alpha``, ``linestyle``, ...).
 
     Returns
     -------
     matplotlib.axes.Axes
+        ``ax``, its limits widened to show every cell with matplotlib's usual margins (limits
+        set by hand, e.g. with ``ax.set_xlim``, are kept).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, numpy as np
+    >>> from otgan import laguerre
+    >>> D = laguerre.diagram(np.array([[0.25, 0.5], [0.75, 0.5]]), np.zeros(2))
+    >>> fig, ax = plt.subplots()
+    >>> len(polygons(ax, D).patches), [round(float(v), 2) for v in ax.get_xlim()]
+    (2, [-0.05, 1.05])
+    >>> plt.close(fig)
     """
     from matplotlib.patches import Polygon as MplPolygon
 
+    cells = _cells_of(cells, "polygons")
     fills = None
     if fill is not None:
         f = to_numpy(fill, dtype=np.float64)
         cmap = __import__("matplotlib").colormaps[LANDSCAPE_CMAP]
-        lo, hi = float(np.min(f)), float(np.max(f))
-        fills = cmap(0.15 + 0.6 * (f - lo) / (hi - lo if hi > lo else 1.0))
+        lo = float(np.min(f)) if vmin is None else float(vmin)
+        hi = float(np.max(f)) if vmax is None else float(vmax)
+        fills = cmap(0.15 + 0.6 * np.clip((f - lo) / (hi - lo if hi > lo else 1.0), 0, 1))
     for k, cell in enumerate(cells):
         for ring in _rings(cell):
             face = fills[k] if fills is not None else "none"
@@ -335,6 +387,69 @@ def polygons(ax, cells, *, color=CELL_COLOR, linewidth: float = 1.5, fill=None, 
                 MplPolygon(ring, closed=True, facecolor=face, edgecolor=color,
                            linewidth=linewidth, zorder=2, **kwargs)
             )
+    _autoscale(ax)
+    return ax
+
+
+def diagram(ax, D, *, sites: bool = True, fill=None, color=CELL_COLOR, linewidth: float = 1.5,
+            site_size: float = 30, **style):
+    """Draw a cell diagram: its cells (orange boundaries) and, by default, its sites (navy).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    D : diagram
+        What :func:`otgan.laguerre.diagram` returns (Laguerre / power cells of the quadratic
+        cost, or the Apollonius cells of ``cost="euclidean"``), or any object with
+        ``polygons`` and ``y`` (sites) attributes, or one holding such a diagram as
+        ``.diagram``.
+    sites : bool, default True
+        Also scatter the sites ``D.y`` in :data:`DATA_COLOR`.
+    fill : array_like or str, optional
+        One scalar per cell shaded with ``Oranges`` (for example ``D.masses``), or the name
+        of such an attribute of ``D`` (``"masses"``, ``"areas"``, ``"psi"``).
+    color, linewidth
+        Cell boundaries (see :func:`polygons`).
+    site_size : float, default 30
+        Marker area of the sites.
+    **style
+        Passed to :func:`polygons` (and on to each patch).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, autoscaled to the cells.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, numpy as np
+    >>> from otgan import laguerre
+    >>> D = laguerre.diagram(np.array([[0.2, 0.3], [0.7, 0.6], [0.4, 0.9]]), np.zeros(3))
+    >>> fig, ax = plt.subplots()
+    >>> ax = diagram(ax, D, fill="areas")
+    >>> len(ax.patches), len(ax.collections)
+    (3, 1)
+    >>> plt.close(fig)
+    """
+    if not hasattr(D, "polygons") and hasattr(getattr(D, "diagram", None), "polygons"):
+        D = D.diagram
+    if not hasattr(D, "polygons"):
+        raise TypeError(f"{_where('diagram')}: 'D' must be a diagram (an object with 'polygons' "
+                        f"and 'y' attributes, such as otgan.laguerre.diagram(...)); got "
+                        f"{type(D).__name__}")
+    if isinstance(fill, str):
+        if not hasattr(D, fill):
+            raise ValueError(f"{_where('diagram')}: 'fill' names no attribute of the diagram; "
+                             f"got {fill!r} (try 'masses', 'areas' or 'psi')")
+        fill = getattr(D, fill)
+    polygons(ax, D, color=color, linewidth=linewidth, fill=fill, **style)
+    if sites:
+        y = getattr(D, "y", None)
+        if y is None:
+            raise TypeError(f"{_where('diagram')}: the diagram has no sites 'y' to draw; pass "
+                            "sites=False")
+        data(ax, y, size=site_size, label=None)
+    _autoscale(ax)
     return ax
 
 

@@ -4,6 +4,7 @@ derived by hand, brute-force rasters, POT, Monte Carlo)."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import itertools
 import json
@@ -291,7 +292,7 @@ def test_fig09_balanced_subset():
 
 
 def test_run_all_progress_lines(tmp_path, capsys):
-    from demos import _common, run_all
+    from demos import run_all
 
     rc = run_all.main(["--quick", "--out", str(tmp_path), "--only", "fig03"])
     assert rc == 0
@@ -299,10 +300,19 @@ def test_run_all_progress_lines(tmp_path, capsys):
     # a header at once, a start line before the demo runs, an end line with its wall time
     assert lines[0].startswith("Regenerating 1 lecture figure family into")
     assert lines[1].startswith("[ 1/1] fig03_parallel_lines: Parallel lines")
-    assert lines[-2].startswith("[ 1/1] fig03_parallel_lines ") and " s  ok" in lines[-2]
+    end = next(i for i, line in enumerate(lines) if line.startswith("[ 1/1] fig03_parallel_lines "))
+    assert " s  ok" in lines[end]
     assert lines[-1].startswith("1/1 demos in")
     assert (tmp_path / "fig03_parallel_lines.json").exists()
-    assert _common.ANNOUNCE is True  # restored for demos run on their own
+    # then the list slide -> file, also written as figures/index.html
+    listing = lines[end + 1:-1]
+    assert "Slide -> file:" in listing
+    assert any("Why Wasserstein is better than JS or KL" in line for line in listing)
+    assert any(line.strip() == f"-> {tmp_path}/fig03_parallel_lines.png" for line in listing)
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert 'href="fig03_parallel_lines.png"' in index and "Why Wasserstein is better" in index
+    # the runner's start line replaced the demo's own (announce=False, a parameter)
+    assert not any(line.startswith("fig03_parallel_lines:") for line in lines)
 
 
 def test_a_demo_announces_itself_when_it_starts(tmp_path, capsys):
@@ -311,6 +321,102 @@ def test_a_demo_announces_itself_when_it_starts(tmp_path, capsys):
     fig03_parallel_lines.main(["--quick", "--out", str(tmp_path)])
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("fig03_parallel_lines --quick: Parallel lines: W1 and JS")
+    fig03_parallel_lines.main(["--quick", "--out", str(tmp_path)], announce=False)
+    assert "fig03_parallel_lines --quick:" not in capsys.readouterr().out
+
+
+def _demo_imports():
+    """``{module: set of demos modules it imports}`` for every module of ``demos/`` (ast)."""
+    names = {p.stem for p in (ROOT / "demos").glob("*.py")}
+    graph = {}
+    for name in names:
+        tree = ast.parse((ROOT / "demos" / f"{name}.py").read_text(encoding="utf-8"))
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                mod = node.module
+                if mod == "demos":
+                    found |= {a.name for a in node.names if a.name in names}
+                elif mod.startswith("demos."):
+                    found.add(mod.split(".")[1])
+            elif isinstance(node, ast.Import):
+                found |= {a.name.split(".")[1] for a in node.names
+                          if a.name.startswith("demos.")}
+        graph[name] = found - {name}
+    return graph
+
+
+def test_no_two_demo_modules_import_each_other():
+    graph = _demo_imports()
+    # the registry is pure data: it imports nothing at all
+    tree = ast.parse((ROOT / "demos" / "registry.py").read_text(encoding="utf-8"))
+    assert not [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert graph["_common"] == {"registry"} and "registry" in graph["run_all"]
+    # no cycle of any length (depth-first search)
+    state = {}
+
+    def visit(node, path):
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            assert state.get(nxt) != "open", f"import cycle: {' -> '.join(path + [nxt])}"
+            if nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    # negative control: the old layout (_common importing run_all, which imports _common)
+    # is a cycle the search finds
+    graph["_common"] = graph["_common"] | {"run_all"}
+    graph["run_all"] = graph["run_all"] | {"_common"}
+    state.clear()
+    with pytest.raises(AssertionError, match="import cycle"):
+        for node in sorted(graph):
+            if node not in state:
+                visit(node, [node])
+
+
+def test_demos_keep_no_dead_code():
+    from demos import _common
+
+    assert not hasattr(_common, "bootstrap") and not hasattr(_common, "ANNOUNCE")
+    assert not hasattr(_common, "fit_critic")
+    for name in NAMES:
+        assert not hasattr(importlib.import_module(f"demos.{name}"), "TITLE"), name
+
+
+def test_train_critic_is_the_library_trainer_seeded_by_rng():
+    import torch
+
+    from demos._common import train_critic
+    from otgan.gan import NoisyDataGenerator
+
+    y = torch.as_tensor(np.random.default_rng(0).random((32, 2)), dtype=torch.float32)
+    fake = NoisyDataGenerator(y, std=0.3)
+    pts = torch.rand(50, 2, generator=torch.Generator().manual_seed(1))
+    outs = []
+    for rng in (5, 5, 6):
+        torch.manual_seed(123 + len(outs))  # the global stream does not matter
+        net = train_critic(y, fake, "gp", steps=5, batch=16, width=8, rng=rng)
+        with torch.no_grad():
+            outs.append(net(pts))
+    torch.testing.assert_close(outs[0], outs[1], rtol=0, atol=0)
+    assert not torch.equal(outs[0], outs[2])
+    clipped = train_critic(y, fake, "clip", steps=3, batch=16, width=8, rng=0)
+    assert max(float(p.detach().abs().max()) for p in clipped.parameters()) <= 0.01 + 1e-9
+
+
+def test_every_figure_names_its_slide(quick):
+    from demos.registry import FIGURES
+
+    for name in NAMES:
+        side = quick(name)[1]
+        for f in side["files"]:
+            assert f in FIGURES, f"{f} has no slide in demos/registry.py FIGURES"
+            assert side["captions"].get(f), f"{f} has no caption"
+    # and nothing in FIGURES is stale: every entry names a demo's file prefix
+    assert all(any(f.startswith(n) for n in NAMES) for f in FIGURES)
 
 
 def test_registry_order_and_expected_times():

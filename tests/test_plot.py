@@ -28,6 +28,9 @@ def test_lecture_colours():
     assert plot.SAMPLE_COLOR == "deepskyblue"
     assert plot.SAMPLE_ALPHA == 0.5
     assert plot.LANDSCAPE_CMAP == "Oranges"
+    # the two WGANs keep one colour each, distinct from the data, samples and cells
+    wc, gp = plot.METHOD_COLORS["WGAN-WC"], plot.METHOD_COLORS["WGAN-GP"]
+    assert len({wc, gp, plot.DATA_COLOR, plot.SAMPLE_COLOR, plot.CELL_COLOR}) == 5
 
 
 def test_grid_is_pixel_centres_in_image_order():
@@ -156,3 +159,101 @@ def test_figure_to_image(ax):
     ax.plot([0, 1], [0, 1])
     img = plot.figure_to_image(ax.figure)
     assert img.mode == "RGB" and img.size[0] > 10
+
+
+def _diagram():
+    from otgan import laguerre
+
+    y = np.array([[0.2, 0.3], [0.7, 0.6], [0.4, 0.9], [0.8, 0.1]])
+    return laguerre.diagram(y, np.array([0.0, 0.02, -0.01, 0.0]))
+
+
+def test_polygons_takes_the_diagram_a_user_holds_and_autoscales(ax):
+    D = _diagram()
+    assert ax.get_xlim() == (0.0, 1.0) and ax.get_ylim() == (0.0, 1.0)  # matplotlib's blank
+    plot.polygons(ax, D)
+    assert len(ax.patches) == 4
+    # the same patches as from the sequence of cells
+    fig2, ax2 = plt.subplots()
+    plot.polygons(ax2, list(D.polygons))
+    for a, b in zip(ax.patches, ax2.patches):
+        np.testing.assert_allclose(a.get_xy(), b.get_xy())
+    plt.close(fig2)
+    # autoscaled: the view holds every vertex of every cell (the unit square), with margins
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    assert x0 < 0 and x1 > 1 and y0 < 0 and y1 > 1 and x1 - x0 < 1.2
+
+
+def test_polygons_far_from_the_default_view_are_in_view(ax):
+    shapely = pytest.importorskip("shapely")
+    plot.polygons(ax, [shapely.box(10, 20, 12, 21)])
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    assert x0 <= 10 and x1 >= 12 and y0 <= 20 and y1 >= 21 and x1 - x0 < 3
+
+
+def test_polygons_keeps_limits_set_by_hand(ax):
+    ax.set_xlim(0.2, 0.4)
+    plot.polygons(ax, _diagram())
+    assert ax.get_xlim() == (0.2, 0.4)
+
+
+def test_polygons_accepts_an_object_holding_a_diagram(ax):
+    class Result:
+        diagram = _diagram()
+
+    plot.polygons(ax, Result())
+    assert len(ax.patches) == 4
+
+
+def test_polygons_rejects_what_is_not_cells(ax):
+    with pytest.raises(TypeError, match=r"plot.polygons: 'cells' must be a diagram"):
+        plot.polygons(ax, 3.0)
+
+
+def test_diagram_draws_cells_and_sites(ax):
+    D = _diagram()
+    out = plot.diagram(ax, D)
+    assert out is ax
+    assert len(ax.patches) == 4
+    (sites,) = ax.collections
+    np.testing.assert_allclose(sites.get_offsets(), D.y)
+    np.testing.assert_allclose(sites.get_facecolor()[0][:3], mcolors.to_rgb(plot.DATA_COLOR))
+    np.testing.assert_allclose(ax.patches[0].get_edgecolor()[:3],
+                               mcolors.to_rgb(plot.CELL_COLOR))
+    assert ax.get_xlim()[0] < 0 < 1 < ax.get_xlim()[1]
+
+
+def test_diagram_options(ax):
+    D = _diagram()
+    plot.diagram(ax, D, sites=False, fill="masses", color="k", linewidth=0.5, linestyle="--")
+    assert not ax.collections and len(ax.patches) == 4
+    p = ax.patches[0]
+    assert p.get_linewidth() == 0.5 and p.get_linestyle() == "--"
+    faces = {tuple(q.get_facecolor()) for q in ax.patches}
+    assert len(faces) > 1  # shaded by mass
+    # a fixed shade range: equal values get one shade, not a stretched noise
+    fig2, ax2 = plt.subplots()
+    plot.diagram(ax2, D, fill=np.full(4, 0.25), vmin=0.0, vmax=0.5)
+    assert len({tuple(q.get_facecolor()) for q in ax2.patches}) == 1
+    plt.close(fig2)
+    with pytest.raises(ValueError, match=r"plot.diagram: 'fill' names no attribute"):
+        plot.diagram(ax, D, fill="nope")
+    with pytest.raises(TypeError, match=r"plot.diagram: 'D' must be a diagram"):
+        plot.diagram(ax, np.zeros((3, 2)))
+
+
+def test_diagram_draws_the_w1_cells(ax):
+    from otgan import laguerre
+
+    y = np.array([[0.2, 0.3], [0.7, 0.6], [0.4, 0.9]])
+    D = laguerre.diagram(y, np.zeros(3), cost="euclidean")
+    plot.diagram(ax, D)
+    assert len(ax.patches) == 3
+    # the drawn cells tile the square: their shoelace areas add up to 1
+    total = 0.0
+    for p in ax.patches:
+        xy = p.get_xy()
+        total += 0.5 * abs(np.dot(xy[:-1, 0], xy[1:, 1]) - np.dot(xy[1:, 0], xy[:-1, 1]))
+    assert total == pytest.approx(1.0, abs=1e-3)

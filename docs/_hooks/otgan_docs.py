@@ -1,7 +1,7 @@
 """mkdocs hooks for the otgan documentation.
 
 - ``gallery.md``: the marker ``<!-- GALLERY -->`` becomes one section per demo of
-  ``demos/run_all.py``'s ``DEMOS`` registry, with the command that regenerates it, its
+  ``demos/registry.py``'s ``DEMOS``, with the command that regenerates it, its
   description (the demo's docstring) and, when ``figures/`` (or ``$OTGAN_FIGURES``) holds them,
   its PNG / GIF files, copied into the site.
 - MathJax: ``assets/mathjax/tex-svg-full.js`` is copied into the site from the installed
@@ -53,14 +53,25 @@ def _figures_dir() -> pathlib.Path:
 
 
 def _demos():
-    """``(name, title, slides)`` rows of ``demos/run_all.py`` (read with ast: no import)."""
-    tree = ast.parse((ROOT / "demos" / "run_all.py").read_text(encoding="utf-8"))
+    """``(name, title, slides)`` rows of ``demos/registry.py`` (read with ast: no import)."""
+    tree = ast.parse((ROOT / "demos" / "registry.py").read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "DEMOS" for t in node.targets
         ):
             return [tuple(row) for row in ast.literal_eval(node.value)]
     return []
+
+
+def _slides() -> dict:
+    """``FIGURES`` of ``demos/registry.py``: file -> slide (read with ast: no import)."""
+    tree = ast.parse((ROOT / "demos" / "registry.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "FIGURES" for t in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    return {}
 
 
 def _docstring(name: str) -> str:
@@ -118,14 +129,19 @@ def _rst_to_md(text: str) -> str:
 
 
 def _figure_html(p: pathlib.Path, caption: str, page, files) -> str:
-    """An image that opens at full size on click; wide strips keep a readable width and
-    scroll sideways instead of shrinking until their titles cannot be read. (Raw HTML: its URLs
-    are made relative to the page here, mkdocs only rewrites Markdown links.)"""
+    """An image that opens at full size on click; wide strips span the whole content width
+    (and never more: they fit, nothing is cut at the column edge). The caption ends with the
+    slide the figure illustrates (``demos/registry.py`` ``FIGURES``). (Raw HTML: its URLs are
+    made relative to the page here, mkdocs only rewrites Markdown links.)"""
     src = files.get_file_from_path(f"{GALLERY_DIR}/{p.name}").url_relative_to(page.file)
     size = _image_size(p)
     wide = size is not None and size[0] > 2.2 * size[1]
-    style = f' style="width: {max(900, size[0] // 2)}px; max-width: none"' if wide else ""
-    cap = html.escape(caption) if caption else html.escape(p.stem)
+    style = ""
+    slide = _slides().get(p.name)
+    caption = caption or p.stem
+    if slide:
+        caption = f"{caption} Slide: {slide}."
+    cap = html.escape(caption)
     return (f'<figure class="otgan-figure{" otgan-wide" if wide else ""}">\n'
             f'<a href="{src}" title="open at full size"><img src="{src}" alt="{cap}"'
             f' loading="lazy"{style}></a>\n<figcaption>{cap} '
@@ -136,7 +152,7 @@ def _gallery_markdown(page, files) -> str:
     out = []
     for k, (name, title, slides) in enumerate(_demos(), 1):
         side = _sidecar(name)
-        out.append(f"## {k}. {title} {{#{name}}}\n")
+        out.append(f"## Figure {name[3:5]}: {title} {{#{name}}}\n")
         out.append(f"```bash\npython -m demos.{name} --out figures\n```\n")
         made = ""
         if side.get("wall_time_s") is not None:

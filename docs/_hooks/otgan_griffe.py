@@ -11,7 +11,12 @@ Once griffe has loaded the ``otgan`` package, every docstring is rewritten:
   (as written, then relative to the enclosing class and module, then by a unique suffix) and
   emitted as an *optional* autoref, a link when the target is rendered somewhere in the site and
   plain code otherwise (private helpers, numpy or torch names);
-- ``.. note::`` / ``.. warning::`` / ``.. seealso::`` directives become admonitions.
+- ``.. note::`` / ``.. warning::`` / ``.. seealso::`` directives become admonitions;
+- numpydoc item lists (Parameters, Returns, Attributes, Raises, ...) are made parseable, so that
+  every row of their tables is one item (:func:`fix_item_sections`): a prose paragraph written
+  flush left after the items (numpydoc would read each of its lines as one more item) joins
+  the item above it, an item line's double backticks are dropped (its type is shown as code
+  already), and a tuple of names ``(a, b) : type`` becomes one item per name.
 
 Registered in ``mkdocs.yml`` under the python handler's ``extensions``; the gallery hook
 (``otgan_docs.py``) uses :func:`rst_to_markdown` for the demos' docstrings.
@@ -27,7 +32,7 @@ try:  # griffe >= 1 is the package 'griffe' (distribution 'griffelib' or 'griffe
 except ImportError:  # pragma: no cover - only the gallery hook uses this module then
     Extension = object
 
-__all__ = ["ReSTToMarkdown", "rst_to_markdown"]
+__all__ = ["ReSTToMarkdown", "fix_item_sections", "rst_to_markdown"]
 
 _ROLE = re.compile(r":(?:py:)?(func|class|meth|mod|data|attr|obj|exc|const):`([^`]+)`")
 _MATH = re.compile(r":math:`([^`]+)`")
@@ -73,13 +78,81 @@ def _convert_directives(text: str) -> str:
     return "\n".join(out)
 
 
+_ITEM_SECTIONS = {"Parameters", "Other Parameters", "Returns", "Yields", "Receives", "Raises",
+                  "Warns", "Attributes"}
+_TUPLE_ITEM = re.compile(r"^\((?P<names>[\w*]+(?:\s*,\s*[\w*]+)+)\)\s*:\s*(?P<type>.+)$")
+
+
+def _is_dashes(line: str) -> bool:
+    return bool(line.strip()) and set(line.strip()) == {"-"}
+
+
+def fix_item_sections(text: str) -> str:
+    """Make the numpydoc item sections of ``text`` parse as one table row per item.
+
+    In a Parameters / Returns / Attributes / Raises (...) section every line written flush
+    left starts an item. A paragraph of prose there (flush left after a blank line, of two
+    lines or more or ending with a full stop) would become one empty row per line: it is
+    indented under the item above it instead, where it reads as that item's last paragraph.
+    An item line keeps no double backticks (the type column shows code already, and would
+    show them literally), and ``(a, b) : type`` in Returns becomes the items ``a : type`` and
+    ``b : type``.
+    """
+    lines = text.splitlines()
+    out: list[str] = []
+    section = None
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if i + 1 < len(lines) and _is_dashes(lines[i + 1]) and line.strip():
+            section = line.strip()
+            out += [line, lines[i + 1]]
+            i += 2
+            continue
+        flush = bool(line.strip()) and not line[:1].isspace()
+        if section in _ITEM_SECTIONS and flush:
+            run = [line]
+            j = i + 1
+            while j < len(lines) and lines[j].strip() and not lines[j][:1].isspace() and not (
+                    j + 1 < len(lines) and _is_dashes(lines[j + 1])):
+                run.append(lines[j])
+                j += 1
+            after_blank = bool(out) and not out[-1].strip()
+            has_item = any(o.strip() and not o[:1].isspace() and not _is_dashes(o)
+                           for o in out[len(out) - _since_header(out):])
+            prose = after_blank and has_item and (len(run) > 1 or run[0].rstrip().endswith("."))
+            if prose:
+                out += ["    " + r for r in run]
+                i = j
+                continue
+            m = _TUPLE_ITEM.match(line.strip()) if section in ("Returns", "Yields") else None
+            if m:
+                out += [f"{name} : {m['type'].replace('``', '')}"
+                        for name in re.split(r"\s*,\s*", m["names"])]
+            else:
+                out.append(line.replace("``", ""))
+            i += 1
+            continue
+        out.append(line)
+        i += 1
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
+
+
+def _since_header(out: list[str]) -> int:
+    """How many lines of ``out`` follow the last section header's dash line."""
+    for k in range(len(out) - 1, -1, -1):
+        if _is_dashes(out[k]):
+            return len(out) - 1 - k
+    return len(out)
+
+
 def rst_to_markdown(text: str, resolve=None) -> str:
     """Convert otgan's reST docstring markup into Markdown understood by the docs site.
 
     ``resolve(target) -> str | None`` gives the identifier a role links to (``None``: plain
     code). Without it, roles become code spans.
     """
-    text = _convert_directives(text)
+    text = fix_item_sections(_convert_directives(text))
     text = _MATH.sub(lambda m: f"${m[1].strip()}$", text)
 
     def role(m):
