@@ -12,7 +12,7 @@ two toys:
   iterations): the critic's landscape (oranges, each panel with its own colourbar: ``D`` minus
   its mean), the data (navy) and 100 generated samples (light blue);
 - ``8gaussians``: Gulrajani et al.'s 8 Gaussians (512 points) with their deeper critic
-  (2-64-64-64-1) (800 iterations), the same panels;
+  (2-64-64-64-1) (600 iterations), the same panels;
 - ``w2``: the exact ``W2^2`` (POT) between 500 generated points and the data along training,
   one panel per toy, with the measured verdict in each title.
 
@@ -127,7 +127,7 @@ def main(argv=None, *, announce: bool = True) -> dict:
               f"generated samples over iterations. Measured: {measured}.")
 
     # Gulrajani et al.'s 8 Gaussians with their deeper critic: where the lesson holds
-    n_g = 20 if q else 800
+    n_g = 20 if q else 600
     at_g = [0, n_g // 5, n_g]
     gdata = datasets.eight_gaussians(64 if q else 512, rng=1234)
     fig, axes = subplots(2, len(at_g), size=3.2)

@@ -43,7 +43,7 @@ DEMOS = (
 #: usual wall time (seconds) of each demo's default run on a 2-core CPU, announced at its start
 SECONDS = {
     "fig01_discriminators": 10, "fig02_vanishing_gradients": 2, "fig09_digits": 50,
-    "fig03_parallel_lines": 1, "fig04_wgan_critics": 30, "fig11_wgan_training": 25,
+    "fig03_parallel_lines": 1, "fig04_wgan_critics": 30, "fig11_wgan_training": 40,
     "fig08_dirac_gan": 5, "fig05_c_transforms": 5, "fig06_semidiscrete": 5,
     "fig10_exercises": 2, "fig07_sdwgan_2d": 8, "fig12_w1_critic": 20,
 }

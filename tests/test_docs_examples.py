@@ -22,7 +22,8 @@ def python_blocks(path):
     return re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
 
 
-def test_testing_guide_blocks_run():
+def test_testing_guide_blocks_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the page's last block writes its figure into the cwd
     blocks = python_blocks(ROOT / "docs" / "guide" / "testing.md")
     assert len(blocks) >= 5
     code = "\n".join(blocks)
