@@ -178,6 +178,7 @@ _BLUR_MIN = 0.5  # the narrowest blur before the image itself
 _BLUR_TOL = 0.5  # the relative mass error each blurred stage is solved to
 _BLUR_ITER = 30  # at most this many Newton iterations per blurred stage
 _BLUR_FLOOR = 1e-3  # each blurred image is lifted by this fraction of its mean (no zeros)
+_BLUR_REG = 1e-6  # share of the box's weights in the image's Newton systems after the ladder
 _BLUR_SKIP = 5.0  # a positive image skips the ladder when its start is within this error
 _LOG_SWITCH = 2.0  # Newton on log G = log nu while the stage's error is above this
 
@@ -240,10 +241,12 @@ class _Run:
         h["time_diagram"].append(self.clock["diagram"])
         h["time_solve"].append(self.clock["solve"])
 
-    def stage(self, diagram, psi, D, eps, tol, max_iter, blur=0.0):
+    def stage(self, diagram, psi, D, eps, tol, max_iter, blur=0.0, reg=0.0):
         """Damped Newton on the source of ``D`` regularised by ``eps`` (``(1 - eps) mu + eps
         U(box)``) from ``psi``, to the stage error ``tol`` or ``max_iter`` iterations in all.
-        Returns the last ``(psi, D)``; ``self.stalled`` when the line search failed."""
+        Returns the last ``(psi, D)``; ``self.stalled`` when the line search failed. ``reg``:
+        the Newton systems use ``W + reg W_box`` (the box's weights join the components of a
+        split cell graph, so that mass can still move between them)."""
         nun, max_halvings = self.problem.nu, self.options.max_halvings
         G, W = D.regularised(eps)
         serr = _rel_errors(G, nun)[0]
@@ -270,7 +273,8 @@ class _Run:
                 # inexact Newton: a linear accuracy of the order of the error (quadratic
                 # convergence), and no tighter than what the last step needs to reach tol
                 rtol = min(0.05, max(serr, 0.25 * tol / serr))
-            d, _ = self.linear.solve(W, rhs, rtol, scale=1.0 / nun)
+            Ws = W if reg == 0.0 else (W + reg * D.box_weights).tocsr()
+            d, _ = self.linear.solve(Ws, rhs, rtol, scale=1.0 / nun)
             self.clock["solve"] += time.perf_counter() - t
             norm0 = merit(G)
             accepted = False
@@ -290,7 +294,7 @@ class _Run:
                     break
                 # an inexact direction that does not decrease the error: solve exactly
                 t = time.perf_counter()
-                d, _ = self.linear.solve(W, rhs, 0.0, exact=True)
+                d, _ = self.linear.solve(Ws, rhs, 0.0, exact=True)
                 self.clock["solve"] += time.perf_counter() - t
                 alpha_prev = 0.25
             if not accepted:
@@ -331,6 +335,7 @@ def run(problem: Problem, options: NewtonOptions, psi0=None) -> SemiDiscreteResu
     err = _rel_errors(masses, nun)[0]
     fair = _is_fair(masses, nun, D.weights, mu)
     R.record(D, masses, float("nan"), 0.0 if fair else 0.5, 0.0)
+    reg = 0.0
     if isinstance(mu, measures.ImageDensity) and err > tol and (
             _has_zeros(mu) or not fair or err > _BLUR_SKIP):
         # an image, cells far from their targets: a ladder of blurred images, each solved
@@ -347,13 +352,16 @@ def run(problem: Problem, options: NewtonOptions, psi0=None) -> SemiDiscreteResu
             if np.all(masses >= _FAIR * nun) and err <= 1.0:
                 break
             sigma /= 2
-        fair = _is_fair(masses, nun, D.weights, mu)
+        # then Newton on the image itself, without the box-mixing continuation (it would push
+        # the cells over black pixels to mass nu / eps); separate blobs stay joined by a
+        # vanishing share of the box's weights in the Newton systems
+        fair, reg = True, _BLUR_REG
     # continuation: Newton on (1 - eps) mu + eps U(box) while the cells of mu are unfair
     # (starved cells, a disconnected or gapped support), eps -> 0
     eps = 0.0 if fair else 0.5
     while err > tol and R.n_iter < max_iter:
         stage_tol = tol if eps == 0.0 else max(0.5 * tol, min(1e-2, eps))
-        psi, D = R.stage(diagram, psi, D, eps, stage_tol, max_iter)
+        psi, D = R.stage(diagram, psi, D, eps, stage_tol, max_iter, reg=reg)
         masses = np.asarray(D.masses, dtype=np.float64)
         err = _rel_errors(masses, nun)[0]
         if eps == 0.0 or err <= tol or (R.stalled and eps < 1e-15):
