@@ -161,7 +161,18 @@ class Trainer(Checkpointing):
     # the game's state, under the names of earlier versions
     discriminator = property(lambda self: self.game.discriminator, doc="The discriminator.")
     opt_d = property(lambda self: self.game.opt_d, doc="The discriminator's optimiser.")
-    psi = property(lambda self: self.game.psi, doc="This rank's dual weights (sdwgan).")
+    def _set_psi(self, value):
+        cur = self.game.psi
+        if cur is None:
+            raise AttributeError("gan.Trainer: 'psi' exists only for loss='sdwgan'")
+        value = torch.as_tensor(value, dtype=cur.dtype, device=cur.device)
+        if value.shape != cur.shape:
+            raise ValueError(f"gan.Trainer: 'psi' must have shape {tuple(cur.shape)}; got "
+                             f"{tuple(value.shape)}")
+        self.game.psi = value.clone()
+
+    psi = property(lambda self: self.game.psi, _set_psi,
+                   doc="This rank's dual weights (sdwgan); assignable (same shape).")
     nu = property(lambda self: self.game.nu, doc="The data's masses (sdwgan).")
 
     # the game's functions, and the schedule
