@@ -12,6 +12,8 @@ MODULES = [
     "otgan.ctransform",
     "otgan.measures",
     "otgan.laguerre",
+    "otgan.laguerre.apollonius",
+    "otgan.laguerre.power",
     "otgan.semidiscrete",
     "otgan.closed_forms",
     "otgan.datasets",
