@@ -249,10 +249,8 @@ def test_play_blits_without_full_redraws(pg):
     pg.on_timer()
     draws = []
     cid = pg.fig.canvas.mpl_connect("draw_event", lambda e: draws.append(1))
-    t = time.perf_counter()
     for _ in range(5):
         pg.on_timer()
-    assert time.perf_counter() - t < 60
     pg.fig.canvas.mpl_disconnect(cid)
     pg.on_play()
     assert len(draws) <= 1  # at most one full draw (a new decade on the W axis)
