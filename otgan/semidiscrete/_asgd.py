@@ -28,6 +28,7 @@ from ..ctransform import c_transform
 from ..errors import NotConvergedWarning
 from ..measures import DensityMeasure
 from ._problem import Problem, warn_caller
+from ._problem import rel_errors as _rel_errors
 from ._result import ASGDHistory, SemiDiscreteResult
 
 __all__ = ["ASGDOptions", "AveragedSGD", "default_gamma", "exact_available", "run"]
@@ -42,12 +43,6 @@ def exact_available(mu, y, cost="sqeuclidean") -> bool:
     shape = tuple(y.shape) if hasattr(y, "shape") else np.shape(y)
     return (get_cost(cost).is_quadratic and len(shape) == 2 and shape[1] == 2
             and isinstance(mu, DensityMeasure))
-
-
-def _rel_errors(masses, nu):
-    pos = nu > 0
-    rel = np.abs(masses[pos] - nu[pos]) / nu[pos]
-    return float(rel.max()), float(rel.mean())
 
 
 def _sample(mu, n, rng):

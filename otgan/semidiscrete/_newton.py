@@ -24,6 +24,7 @@ from .._graph import LaplacianSolver, components
 from .._utils import GeometryError, check_int, check_tol
 from ..errors import NotConvergedWarning
 from ._problem import Problem, warn_caller
+from ._problem import rel_errors as _rel_errors
 from ._result import NewtonHistory, SemiDiscreteResult
 
 __all__ = ["NewtonOptions", "run"]
@@ -55,12 +56,6 @@ class NewtonOptions:
         object.__setattr__(self, "max_iter", check_int(self.max_iter, "max_iter", self.where))
         object.__setattr__(self, "max_halvings",
                            check_int(self.max_halvings, "max_halvings", self.where))
-
-
-def _rel_errors(masses, nu):
-    pos = nu > 0
-    rel = np.abs(masses[pos] - nu[pos]) / nu[pos]
-    return float(rel.max()), float(rel.mean())
 
 
 def _has_zeros(mu):

@@ -21,7 +21,7 @@ from .._utils import check_points, check_vector, check_weights, like, to_numpy
 from ..costs import Cost, get_cost
 from ..measures import DensityMeasure
 
-__all__ = ["Problem", "check_psi0", "exact_problem", "sampled_problem", "warn_caller"]
+__all__ = ["Problem", "check_psi0", "exact_problem", "rel_errors", "sampled_problem", "warn_caller"]
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -131,6 +131,13 @@ def check_psi0(psi0, J, where):
         return None
     return to_numpy(check_vector(psi0, J, "psi0", where, match=f"'y' ({J} sites)"),
                     dtype=np.float64).copy()
+
+
+def rel_errors(masses, nu):
+    """``(max_j, mean_j)`` of ``|masses_j - nu_j| / nu_j`` over the sites with ``nu_j > 0``."""
+    pos = nu > 0
+    rel = np.abs(masses[pos] - nu[pos]) / nu[pos]
+    return float(rel.max()), float(rel.mean())
 
 
 def warn_caller(message, category):
