@@ -552,18 +552,21 @@ def test_kernel_result_does_not_depend_on_threads_or_tree():
 def test_kernel_restarts_when_a_cell_outgrows_its_buffers():
     """A cell with more vertices than the working buffers (64) and an output larger than its
     first guess: the kernel restarts with larger buffers; compare with shapely."""
-    from otgan.laguerre._power import _cells, build_tree
+    from otgan.laguerre._power import _cells, build_tree, node_bounds
 
     t = np.linspace(0, 2 * np.pi, 301)[:-1]
     y = np.vstack([[0.5, 0.5], 0.5 + 0.3 * np.column_stack([np.cos(t), np.sin(t)])])
     psi = np.zeros(len(y))
-    perm, start, end, child, parent, bbox, pmax = build_tree(y[:, 0].copy(), y[:, 1].copy(),
-                                                             psi, 8)
+    perm, start, end, child, parent, bbox, _ = build_tree(y[:, 0].copy(), y[:, 1].copy(),
+                                                          psi, 8)
+    pmax, model = node_bounds(perm, start, end, child, y[:, 0].copy(), y[:, 1].copy(), psi)
     gx, gy, gp = y[perm, 0], y[perm, 1], psi[perm]
     pos = np.empty(len(y), dtype=np.int64)
     pos[perm] = np.arange(len(y))
+    none = np.zeros(0, dtype=np.int64)
     ptr, n, vx, vy, lab, area, *_ = _cells(0, len(y), gx, gy, gp, perm, pos, start, end, child,
-                                           parent, bbox, pmax, 0.0, 0.0, 1.0, 1.0)
+                                           parent, bbox, pmax, model, 0.0, 0.0, 1.0, 1.0, none,
+                                           none, none)
     c = int(np.flatnonzero(perm == 0)[0])
     assert n[c] == 300
     ring = shapely.Polygon(np.column_stack([vx[ptr[c]:ptr[c] + n[c]], vy[ptr[c]:ptr[c] + n[c]]]))

@@ -18,7 +18,16 @@ cell: the cell is convex, so a site :math:`k` cuts it only if it beats :math:`i`
 vertices :math:`v`, and :math:`\|v - y_k\|^2 - \psi_k \ge d(v, \mathrm{box})^2 - P`. The test
 uses the vertices of the current cell and the largest weight *of that node* (not of all sites):
 the walk visits the few nodes around the cell whatever the spread of ``psi``, and needs no
-security radius.
+security radius. A node that test keeps is then tested against its least-squares plane
+:math:`\psi_k \le A + \langle g, y_k\rangle + e` (:func:`node_bounds`), which gives
+:math:`\|v - y_k\|^2 - \psi_k \ge d(v + g/2, \mathrm{box})^2 - \langle g, v\rangle - |g|^2/4 - A - e`
+(with a relative margin for rounding): where the potential has a slope, the cells lie far from
+their sites (a measure concentrated on part of the domain, an image with black pixels) and the
+largest weight alone would open every node between the site and its cell.
+
+**Warm start.** Given the cells of a nearby potential (Newton's last iterate), each cell is
+first clipped by its neighbours there: it starts almost final, and the walk only has to prove
+that no other site cuts it.
 
 **Arithmetic.** Everything is computed in the frame of the cell's site, :math:`z = x - y_i`. The
 half-plane of site :math:`k` is
@@ -46,9 +55,10 @@ import numpy as np
 from .._utils import kernel_map, kernel_threads
 
 __all__ = ["PowerCells", "PowerTree", "build_tree", "cells_range", "edge_pairs", "gather",
-           "power_cells", "refresh_pmax", "symmetric_csr"]
+           "node_bounds", "power_cells", "symmetric_csr"]
 
 _LEAF = 8  # sites per kd-tree leaf
+_MARGIN = 1e-12  # relative safety margin of the plane bound (rounding of its terms)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -158,9 +168,25 @@ def _node_bound(bbox, node, cx, cy):
     return dx * dx + dy * dy
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _box_d2(zx, zy, bx0, by0, bx1, by1):
+    """Squared distance from (zx, zy) to the box [bx0, bx1] x [by0, by1]."""
+    dx = 0.0
+    if zx < bx0:
+        dx = bx0 - zx
+    elif zx > bx1:
+        dx = zx - bx1
+    dy = 0.0
+    if zy < by0:
+        dy = by0 - zy
+    elif zy > by1:
+        dy = zy - by1
+    return dx * dx + dy * dy
+
+
 @numba.njit(cache=True, nogil=True)
-def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox, pmax, xlo, ylo,
-                xhi, yhi, cap, cap_out):
+def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox, pmax, model,
+                xlo, ylo, xhi, yhi, nbptr, nbn, nbidx, cap, cap_out):
     """Power cells of the sites at tree positions ``p0 <= t < p1`` (``gx, gy, gp``: coordinates
     and weights in tree order, ``items`` the original indices and ``pos`` their inverse; the
     tree from :func:`build_tree`), clipped to the box.
@@ -182,6 +208,7 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
     No array variable is ever rebound here (numba then keeps the arrays out of reference
     counting in the loops, which otherwise costs more than the geometry)."""
     M = p1 - p0
+    use_model = model.shape[0] > 0
     ox = np.empty(cap_out)
     oy = np.empty(cap_out)
     ol = np.empty(cap_out, np.int64)
@@ -205,8 +232,13 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
         if child[node] < 0:
             for t in range(start[node], end[node]):
                 leaf_of[t] = node
-    lidx = np.empty(leaf + cap + 1, np.int64)
-    lkey = np.empty(leaf + cap + 1)
+    maxnb = 0
+    for t in range(nbn.size):
+        maxnb = max(maxnb, nbn[t])
+    lidx = np.empty(leaf + cap + maxnb + 1, np.int64)
+    lkey = np.empty(leaf + cap + maxnb + 1)
+    # mark[k] == i: site k has been clipped against cell i (a warm start's neighbour)
+    mark = np.full(end[0] if nbn.size else 0, -1, np.int64)
     fill = 0
     p_done = p1
     for i in range(p0, p1):
@@ -232,6 +264,7 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
         level = leaf_of[i]  # the walk has covered the subtree of `level`
         sp = 0
         first = True  # the own leaf first, then the walk upwards
+        warm = 1 if nbn.size else 0
         while n > 0:
             # ---- the next batch of candidate sites into lidx[:m]
             m = 0
@@ -274,21 +307,34 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
                     for c in range(n):
                         zx = wx[cur, c]
                         zy = wy[cur, c]
-                        dx = 0.0
-                        if zx < bx0:
-                            dx = bx0 - zx
-                        elif zx > bx1:
-                            dx = zx - bx1
-                        dy = 0.0
-                        if zy < by0:
-                            dy = by0 - zy
-                        elif zy > by1:
-                            dy = zy - by1
-                        if dx * dx + dy * dy - dp < zx * zx + zy * zy:
+                        if _box_d2(zx, zy, bx0, by0, bx1, by1) - dp < zx * zx + zy * zy:
                             cut = True
                             break
                     if not cut:
                         continue
+                    if use_model and (model[node, 1] != 0.0 or model[node, 2] != 0.0):
+                        # the node's plane psi_k <= A + <g, y_k> + e: for every site of the node
+                        # ||v - y_k||^2 - psi_k >= d(v + g/2, box)^2 - <g, v> - |g|^2/4 - A - e
+                        # (a bound that follows psi's slope across the node; in the frame of y_i)
+                        gxn = model[node, 1]
+                        gyn = model[node, 2]
+                        a2 = model[node, 0] + gxn * cx + gyn * cy + model[node, 3] - pi
+                        g2 = 0.25 * (gxn * gxn + gyn * gyn)
+                        marg = _MARGIN * (abs(model[node, 0]) + abs(pi) + model[node, 3] + g2
+                                          + (abs(gxn) + abs(gyn)) * (abs(cx) + abs(cy)))
+                        cut = False
+                        for c in range(n):
+                            zx = wx[cur, c]
+                            zy = wy[cur, c]
+                            d2 = _box_d2(zx + 0.5 * gxn, zy + 0.5 * gyn, bx0, by0, bx1, by1)
+                            gz = gxn * zx + gyn * zy
+                            z2 = zx * zx + zy * zy
+                            if (d2 - gz - g2 - a2 - marg - _MARGIN * (d2 + abs(gz) + z2)
+                                    < z2):
+                                cut = True
+                                break
+                        if not cut:
+                            continue
                     ch = child[node]
                     if ch < 0:
                         found = True
@@ -310,9 +356,21 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
                 if not found:
                     break
             for k in range(kn0, kn1):
-                if k != i:
+                if k != i and (warm == 0 or mark[k] != i):
                     lidx[m] = k
                     m += 1
+                    if warm:
+                        mark[k] = i
+            if warm == 1:
+                # a warm start: the neighbours of the cell in a nearby diagram are clipped with
+                # the own leaf (the cell is small from the start; the walk skips them later)
+                warm = 2
+                for q in range(nbptr[i], nbptr[i] + nbn[i]):
+                    k = nbidx[q]
+                    if k >= 0 and k != i and mark[k] != i:
+                        lidx[m] = k
+                        m += 1
+                        mark[k] = i
             # ---- sorted by power distance from y_i (the nearest cut most), then clip
             for a in range(m):
                 k = lidx[a]
@@ -464,27 +522,74 @@ class PowerCells:
 
 
 @numba.njit(cache=True, nogil=True)
-def refresh_pmax(perm, start, end, child, psi):
-    """The largest weight of every node of a tree from :func:`build_tree` (children are
-    numbered after their parent, so one backward pass suffices)."""
+def node_bounds(perm, start, end, child, yx, yy, psi):
+    """What the walk of :func:`cells_range` bounds each node of a tree from :func:`build_tree`
+    by: ``pmax``, the largest weight of the node's sites, and ``model`` (nodes, 4), the node's
+    least-squares plane ``psi_k ~ A + gx y_k,x + gy y_k,y`` with its largest excess
+    ``e = max_k (psi_k - A - <g, y_k>)``, so that ``psi_k <= A + <g, y_k> + e`` on the node
+    (``g = 0`` for a node whose sites are collinear). Cost: about ``J log J``."""
     nn = start.size
     pmax = np.empty(nn)
+    model = np.zeros((nn, 4))
     for node in range(nn - 1, -1, -1):
         ch = child[node]
+        s0 = start[node]
+        s1 = end[node]
+        m = s1 - s0
+        mx = 0.0
+        my = 0.0
+        mp = 0.0
+        for t in range(s0, s1):
+            k = perm[t]
+            mx += yx[k]
+            my += yy[k]
+            mp += psi[k]
+        mx /= m
+        my /= m
+        mp /= m
+        sxx = 0.0
+        sxy = 0.0
+        syy = 0.0
+        sxp = 0.0
+        syp = 0.0
+        for t in range(s0, s1):
+            k = perm[t]
+            dx = yx[k] - mx
+            dy = yy[k] - my
+            dp = psi[k] - mp
+            sxx += dx * dx
+            sxy += dx * dy
+            syy += dy * dy
+            sxp += dx * dp
+            syp += dy * dp
+        det = sxx * syy - sxy * sxy
+        gx = 0.0
+        gy = 0.0
+        if m >= 3 and det > 1e-12 * sxx * syy:
+            gx = (syy * sxp - sxy * syp) / det
+            gy = (sxx * syp - sxy * sxp) / det
+        A = mp - gx * mx - gy * my
+        e = 0.0
+        pm = -np.inf
         if ch >= 0:
-            pmax[node] = max(pmax[ch], pmax[ch + 1])
-        else:
-            pm = -np.inf
-            for t in range(start[node], end[node]):
-                pm = max(pm, psi[perm[t]])
-            pmax[node] = pm
-    return pmax
+            pm = max(pmax[ch], pmax[ch + 1])
+        for t in range(s0, s1):
+            k = perm[t]
+            e = max(e, psi[k] - A - gx * yx[k] - gy * yy[k])
+            if ch < 0:
+                pm = max(pm, psi[k])
+        pmax[node] = pm
+        model[node, 0] = A
+        model[node, 1] = gx
+        model[node, 2] = gy
+        model[node, 3] = e
+    return pmax, model
 
 
 class PowerTree:
     """The kd-tree of fixed sites (:func:`build_tree`), built once and reused for every potential
-    (Newton computes many diagrams of the same sites: only the nodes' largest weights change,
-    :func:`refresh_pmax`). Owned by the diagram factory of :mod:`otgan.laguerre`."""
+    (Newton computes many diagrams of the same sites: only the nodes' bounds change,
+    :func:`node_bounds`). Owned by the diagram factory of :mod:`otgan.laguerre`."""
 
     __slots__ = ("yx", "yy", "leaf", "arrays")
 
@@ -495,18 +600,23 @@ class PowerTree:
         self.arrays = None  # built on the first call (it needs a psi)
 
     def nodes(self, psi):
-        """``(perm, start, end, child, parent, bbox, pmax)`` for the weights ``psi``."""
+        """``(perm, start, end, child, parent, bbox, pmax, model)`` for the weights ``psi``
+        (:func:`build_tree`, :func:`node_bounds`)."""
         if self.arrays is None:
             self.arrays = build_tree(self.yx, self.yy, psi, self.leaf)
-            return self.arrays
         perm, start, end, child, parent, bbox, _ = self.arrays
-        return perm, start, end, child, parent, bbox, refresh_pmax(perm, start, end, child, psi)
+        pmax, model = node_bounds(perm, start, end, child, self.yx, self.yy, psi)
+        return perm, start, end, child, parent, bbox, pmax, model
 
 
-def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF, tree=None):
+def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF, tree=None, near=None):
     """Power cells of the sites (yx, yy) with weights ``psi`` clipped to
     ``box = (xlo, ylo, xhi, yhi)``; returns a :class:`PowerCells`. ``tree``: a
     :class:`PowerTree` of these sites (built here, for this call only, if not given).
+    ``near``: the :class:`PowerCells` of the same sites under nearby weights (the last Newton
+    iterate), a warm start: each cell is first clipped by its neighbours there. The cells are
+    the same (the search still proves them), only the clipping order, hence the rounding,
+    can differ.
 
     The cells are computed in tree order by :func:`cells_range` on ``threads`` contiguous
     ranges of sites in parallel (the kernels release the GIL; default: the number of CPUs, at
@@ -519,16 +629,21 @@ def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF, tree=None):
     xlo, ylo, xhi, yhi = (float(v) for v in box)
     if tree is None:
         tree = PowerTree(yx, yy, leaf)
-    perm, start, end, child, parent, bbox, pmax = tree.nodes(psi)
+    perm, start, end, child, parent, bbox, pmax, model = tree.nodes(psi)
     gx, gy, gp = yx[perm], yy[perm], psi[perm]
     pos = np.empty(J, dtype=np.int64)
     pos[perm] = np.arange(J)
+    if near is None:
+        nbptr = nbn = nbidx = np.zeros(0, dtype=np.int64)
+    else:  # the neighbours of each cell in `near`, in tree positions (-1: the box)
+        nbptr, nbn = near.ptr[perm], near.n[perm]
+        nbidx = np.where(near.lab >= 0, pos[np.maximum(near.lab, 0)], -1)
     nthr = kernel_threads(J, threads, min_size=4096)
     bounds = np.linspace(0, J, nthr + 1).astype(np.int64)
 
     def run(c):
         return _cells(int(bounds[c]), int(bounds[c + 1]), gx, gy, gp, perm, pos, start, end,
-                      child, parent, bbox, pmax, xlo, ylo, xhi, yhi)
+                      child, parent, bbox, pmax, model, xlo, ylo, xhi, yhi, nbptr, nbn, nbidx)
 
     parts = kernel_map(run, nthr)
     shift = np.cumsum([0] + [p[2].size for p in parts[:-1]])

@@ -192,7 +192,11 @@ class ApolloniusDiagrams:
         """The factory of the same sites and domain under another measure."""
         return ApolloniusDiagrams(self.y, self.domain, measure)
 
-    def __call__(self, psi, where="laguerre.diagram") -> W1Diagram:
+    def __call__(self, psi, where="laguerre.diagram", near=None) -> W1Diagram:
+        """The diagram of the potential ``psi`` (numpy float64 (J,)); ``near`` (a diagram
+        at a nearby potential, a warm start for the power cells) is not used: the Apollonius
+        cells are built from scratch. ``where`` names the public function in error
+        messages."""
         yn, pn, dom, measure = self.y, psi, self.domain, self.measure
         raw = _apollonius.compute(yn, pn, measure, dom)
         J = yn.shape[0]

@@ -223,14 +223,28 @@ class PowerDiagrams:
         other.tree = self.tree
         return other
 
-    def __call__(self, psi, where="laguerre.diagram") -> LaguerreDiagram:
+    def __call__(self, psi, where="laguerre.diagram", near=None) -> LaguerreDiagram:
+        """The diagram of the potential ``psi`` (numpy float64 (J,)).
+
+        ``near``: a diagram of the same sites at a nearby potential (Newton's current iterate,
+        when it tries a step), a warm start of the cell search: the cells are the same, their
+        vertices can differ by rounding (the half-planes are clipped in another order).
+        ``where`` names the public function in error messages.
+        """
         yn, pn, dom, measure = self.y, psi, self.domain, self.measure
         J = yn.shape[0]
         bx0, by0, bx1, by1 = dom.bounds
+        warm = None
+        if near is not None:
+            if not isinstance(near, LaguerreDiagram) or near.y.shape != yn.shape:
+                raise TypeError(f"{where}: 'near' must be a LaguerreDiagram of the same "
+                                f"{J} sites; got {type(near).__name__}")
+            warm = near._cells
         # in the given coordinates: the kernel works in the frame of each site, so rescaling
         # the problem would only add rounding to the differences y_k - y_i of nearby sites
         try:
-            cells = power_cells(yn[:, 0], yn[:, 1], pn, (bx0, by0, bx1, by1), tree=self.tree)
+            cells = power_cells(yn[:, 0], yn[:, 1], pn, (bx0, by0, bx1, by1), tree=self.tree,
+                                near=warm)
         except Exception as exc:  # pragma: no cover - defensive
             raise GeometryError(f"{where}: the power-cell construction failed: {exc}") from exc
         n = cells.n

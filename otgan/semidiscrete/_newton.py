@@ -213,9 +213,9 @@ class _Run:
         else:  # another source on the same sites (a blurred image): the search tree is shared
             make = self._base.with_measure(mu)
 
-        def diagram(psi):
+        def diagram(psi, near=None):
             t = time.perf_counter()
-            out = make(psi, p.where)
+            out = make(psi, p.where, near=near)
             self.clock["diagram"] += time.perf_counter() - t
             self.n_diag += 1
             return out
@@ -277,7 +277,7 @@ class _Run:
                 alpha = min(1.0, 4.0 * alpha_prev)  # the last step, tried up to 4x larger
                 for _ in range(max_halvings + 1):
                     psi_try = psi + alpha * d
-                    D_try = diagram(psi_try)
+                    D_try = diagram(psi_try, near=D)  # D: a warm start of the search
                     G_try = D_try.regularised(eps)[0]
                     low = G_try < floor
                     if not low.any() and merit(G_try) <= (1.0 - 0.5 * alpha) * norm0:
