@@ -126,6 +126,11 @@ def _extent(extent, fn):
 def image_convention(ax):
     """Flip ``ax`` so that ``y`` points down, as the course's practicals draw images.
 
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes; their y limits are swapped if ``y`` points up (idempotent).
+
     Returns
     -------
     matplotlib.axes.Axes
@@ -138,8 +143,11 @@ def image_convention(ax):
 
 
 def _square(a, name, fn):
-    """An (n, n) image: 2D arrays as they are, a flat (n*n,) grid (as from :func:`grid`)
-    reshaped; anything else is a ValueError naming ``name``."""
+    """Return ``a`` as an (n, n) image.
+
+    2D arrays are returned as they are, a flat (n*n,) grid (as from :func:`grid`) is reshaped;
+    anything else is a ValueError naming ``name``.
+    """
     if a.ndim == 1:
         n = round(np.sqrt(a.size))
         if n * n == a.size:
@@ -176,6 +184,8 @@ def landscape(
         Colour limits.
     colorbar : bool, default False
         Add a colorbar labelled ``label``.
+    label : str, optional
+        The colorbar's label (used only with ``colorbar=True``).
     contours : int, default 0
         Number of iso-lines drawn over the heatmap (0: none).
     y_down : bool, default False
@@ -226,9 +236,15 @@ def data(ax, y, *, size: float = 40, label: str | None = "data", **kwargs):
     Parameters
     ----------
     ax : matplotlib.axes.Axes
+        The axes to draw on.
     y : array_like, shape (J, 2)
+        The points (numpy or torch).
     size : float, default 40
         Marker area.
+    label : str or None, default "data"
+        Legend label (``None``: none).
+    **kwargs
+        Passed to ``ax.scatter``, overriding the defaults (colour, size, white edges).
 
     Returns
     -------
@@ -247,8 +263,15 @@ def samples(ax, x, *, size: float = 18, label: str | None = "generated", **kwarg
     Parameters
     ----------
     ax : matplotlib.axes.Axes
+        The axes to draw on.
     x : array_like, shape (n, 2)
+        The samples (numpy or torch).
     size : float, default 18
+        Marker area.
+    label : str or None, default "generated"
+        Legend label (``None``: none).
+    **kwargs
+        Passed to ``ax.scatter``, overriding the defaults (colour, alpha, size).
 
     Returns
     -------
@@ -278,9 +301,15 @@ def cells_from_labels(
     labels : array_like of int, shape (n, n) or (n * n,)
         Cell index of each pixel, in the image order of :func:`grid`.
     extent : tuple of 4 floats
+        ``(xmin, xmax, ymin, ymax)`` of the picture.
     color : str, default :data:`CELL_COLOR`
+        Colour of the boundary pixels.
     fill : bool, default False
         Also shade the cells with alternating light oranges.
+    linewidth : float, default 1.2
+        Not used: the boundaries are drawn one pixel wide.
+    alpha : float, default 0.35
+        Opacity of the shading of ``fill``.
 
     Returns
     -------
@@ -309,10 +338,13 @@ def cells_from_labels(
 
 
 def _cells_of(cells, fn):
-    """The cell geometries of ``cells``: a diagram (anything with a ``polygons`` attribute, e.g.
+    """Return the cell geometries of ``cells``.
+
+    ``cells`` is a diagram (anything with a ``polygons`` attribute, e.g.
     :class:`otgan.laguerre.LaguerreDiagram` or a W1 diagram), an object holding one in a
-    ``diagram`` attribute (a result), or a sequence of cells as it is. Duck-typed: this module
-    sits below :mod:`otgan.laguerre` and imports none of it."""
+    ``diagram`` attribute (a result), or a sequence of cells, returned as it is. Duck-typed:
+    this module sits below :mod:`otgan.laguerre` and imports none of it.
+    """
     if hasattr(cells, "polygons"):
         return cells.polygons
     inner = getattr(cells, "diagram", None)
@@ -327,8 +359,10 @@ def _cells_of(cells, fn):
 
 
 def _autoscale(ax):
-    """Fit the view to what is drawn, with matplotlib's usual margins, as ``scatter`` does;
-    limits set by hand are kept (matplotlib's autoscaling is off there)."""
+    """Fit the view to what is drawn, with matplotlib's usual margins, as ``scatter`` does.
+
+    Limits set by hand are kept (matplotlib's autoscaling is off there).
+    """
     ax.autoscale_view()
 
 
@@ -346,6 +380,8 @@ def polygons(ax, cells, *, color=CELL_COLOR, linewidth: float = 1.5, fill=None, 
         ``(k, 2)`` vertex array, or ``None`` / an empty geometry for an empty cell (skipped).
     color : str, default :data:`CELL_COLOR`
         Edge colour.
+    linewidth : float, default 1.5
+        Edge width.
     fill : array_like, optional
         One scalar per cell, drawn with the ``Oranges`` colormap inside the cells.
     vmin, vmax : float, optional
@@ -478,8 +514,13 @@ def vector_field(ax, xx, yy, u, v, *, color="gray", normalize: bool = True, **kw
         Meshgrid coordinates.
     u, v : array_like, shape (h, w)
         Field components.
+    color : str, default "gray"
+        Arrow colour.
     normalize : bool, default True
-        Draw unit arrows (directions only), as in Mescheder et al. (2018)'s Dirac-GAN figure.
+        Draw unit arrows (directions only), as in Mescheder et al. (2018)'s Dirac-GAN figure;
+        zero vectors stay zero.
+    **kwargs
+        Passed to ``ax.quiver``.
 
     Returns
     -------
@@ -502,9 +543,17 @@ def image_grid(ax, images, *, ncols: int | None = None, cmap="gray_r", pad: int 
     Parameters
     ----------
     ax : matplotlib.axes.Axes
+        The axes to draw on (their ticks are removed).
     images : array_like, shape (k, h, w) or (k, h * w) with square images
+        The images (numpy or torch).
     ncols : int, optional
         Images per row (default ``ceil(sqrt(k))``).
+    cmap : str, default "gray_r"
+        Colormap (``"gray_r"``: 0 white, 1 black).
+    pad : int, default 1
+        Pixels between the images, filled with ``vmin``.
+    vmin, vmax : float, default 0 and 1
+        Colour limits.
 
     Returns
     -------
@@ -538,11 +587,25 @@ def image_grid(ax, images, *, ncols: int | None = None, cmap="gray_r", pad: int 
 
 
 def curve(ax, x, y, *, index: int = 0, label: str | None = None, **kwargs):
-    """Line plot in the k-th of :data:`CURVE_COLORS`.
+    """Draw a line plot in the ``index``-th colour of :data:`CURVE_COLORS`.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes to draw on.
+    x, y : array_like, shape (n,)
+        Abscissae and values (numpy or torch).
+    index : int, default 0
+        Colour index, taken modulo ``len(CURVE_COLORS)``.
+    label : str, optional
+        Legend label.
+    **kwargs
+        Passed to ``ax.plot``, overriding the defaults (colour, ``lw=2``).
 
     Returns
     -------
     matplotlib.axes.Axes
+        ``ax``.
     """
     kw = {"color": CURVE_COLORS[index % len(CURVE_COLORS)], "lw": 2}
     kw.update(kwargs)
@@ -553,9 +616,17 @@ def curve(ax, x, y, *, index: int = 0, label: str | None = None, **kwargs):
 def figure_to_image(fig, *, dpi: int | None = None):
     """Render a matplotlib figure into a ``PIL.Image`` (RGB).
 
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure, rendered as a PNG in memory.
+    dpi : int, optional
+        Resolution (default: the figure's own).
+
     Returns
     -------
     PIL.Image.Image
+        The RGB picture.
     """
     from PIL import Image
 
@@ -573,14 +644,24 @@ def save_gif(frames, path, *, duration_ms: int = 500, loop: int = 0):
     Parameters
     ----------
     frames : sequence of PIL.Image.Image or matplotlib.figure.Figure
+        The frames, at least one; figures are rendered by :func:`figure_to_image`, and frames
+        of another size than the first are resized to it.
     path : str or os.PathLike
+        The file to write.
     duration_ms : int, default 500
         Display time of each frame.
+    loop : int, default 0
+        Number of loops (0: forever), as Pillow's GIF writer takes it.
 
     Returns
     -------
     pathlib.Path
         The written file.
+
+    Raises
+    ------
+    ValueError
+        When ``frames`` is empty.
     """
     import pathlib
 

@@ -58,20 +58,47 @@ class W1Critic:
     result: object
 
     def potential(self, x):
-        r"""The Kantorovich potential :math:`\psi^c(x) = \min_j \|x - y_j\| - \psi_j` at
-        points ``x`` (n, 2), numpy or torch (same library/device; differentiable in ``x``)."""
+        r"""Evaluate the Kantorovich potential :math:`\psi^c(x) = \min_j \|x - y_j\| - \psi_j`.
+
+        Parameters
+        ----------
+        x : array (n, 2)
+            Points, numpy or torch.
+
+        Returns
+        -------
+        array (n,)
+            :math:`\psi^c(x_i)`, in the library, device and dtype of ``x`` (a torch result is
+            differentiable in ``x``).
+        """
         return c_transform(self.psi, self.y, x, cost="euclidean")[0]
 
     def __call__(self, x):
-        r"""The optimal WGAN critic :math:`f(x) = -\psi^c(x)` (high on the data), normalised
-        so that :math:`\sum_j \nu_j f(y_j) = 0`."""
+        r"""Evaluate the optimal WGAN critic :math:`f(x) = -\psi^c(x) + C` (high on the data).
+
+        The constant :math:`C` makes :math:`\sum_j \nu_j f(y_j) = 0`.
+
+        Parameters
+        ----------
+        x : array (n, 2)
+            Points, numpy or torch.
+
+        Returns
+        -------
+        array (n,)
+            :math:`f(x_i)`, in the library, device and dtype of ``x`` (differentiable in ``x``
+            for torch).
+        """
         shift = float(to_numpy(self.potential(self.y)) @ self.nu)
         return shift - self.potential(x)
 
 
 def optimal_critic(mu, y, nu=None, *, tol=1e-9) -> W1Critic:
-    r"""Solve the semi-discrete W1 problem from ``mu`` to ``nu = sum_j nu_j delta_{y_j}`` exactly
-    and return its optimal critic.
+    r"""Solve the semi-discrete W1 problem exactly and return its optimal critic.
+
+    The problem goes from ``mu`` to ``nu = sum_j nu_j delta_{y_j}`` with the cost
+    ``||x - y||``; it is solved by :func:`otgan.semidiscrete.solve` with ``method="newton"``
+    on the exact Apollonius cells.
 
     Parameters
     ----------
@@ -87,6 +114,20 @@ def optimal_critic(mu, y, nu=None, *, tol=1e-9) -> W1Critic:
     Returns
     -------
     W1Critic
+        The critic, with numpy ``y``, ``nu``, ``psi`` (mean zero), ``w1`` and the solver's
+        result.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Raised by :func:`otgan.semidiscrete.solve` (whose name the messages give), naming the
+        argument: ``mu`` without a density, sites not (J, 2) or not distinct, masses not
+        positive or not summing to one.
+
+    Warns
+    -----
+    otgan.errors.NotConvergedWarning
+        When Newton stops before ``tol``.
 
     Examples
     --------

@@ -1,5 +1,6 @@
 """Laguerre diagrams: Voronoi special case, brute-force grids, shapely, invariances, moments,
-adjacency, the Newton Hessian by finite differences, degenerate and empty cells, rasters."""
+adjacency, the Newton Hessian by finite differences, degenerate and empty cells, rasters, and
+hostile inputs (``pytest -m hostile``: near-coincident sites against exact rational arithmetic)."""
 
 import dataclasses
 from types import SimpleNamespace
@@ -16,7 +17,7 @@ from otgan.errors import GeometryError
 from otgan.laguerre import LaguerreDiagram, assign, diagram, raster
 from otgan.measures import ImageDensity, Uniform
 from otgan.testing import DOMAINS, assert_laguerre_valid, potentials, site_sets
-from tests.reference import brute_assign, brute_power_min, grid_points
+from tests.reference import brute_assign, brute_power_min, exact_power_cells, grid_points
 
 L_SHAPE, UNIT_SQUARE, WITH_HOLE = DOMAINS["L"], DOMAINS["square"], DOMAINS["hole"]
 # examples per property: the hypothesis profile's (200 in CI, tests/conftest.py)
@@ -27,7 +28,7 @@ SETTINGS = settings(deadline=None,
 @st.composite
 def sites(draw, j_max=40, min_sep=1e-9):
     """Distinct sites of every kind (otgan.testing.site_sets) at least ``min_sep`` apart (closer
-    sites: tests/test_core_degenerate.py) and weights of the order of psi_scale times the
+    sites: the hostile tests at the end of this file) and weights of the order of psi_scale times the
     mean cell area, so that a few cells may be empty."""
     y = draw(site_sets(max_size=j_max))
     if len(y) > 1:
@@ -589,3 +590,88 @@ def test_semi_dual_method_matches_grid_quadrature():
     x = np.stack(np.meshgrid(t, t), -1).reshape(-1, 2)
     np.testing.assert_allclose(diagram(y, psi).semi_dual(nu),
                                semi_dual(psi, y, x, nu=nu), rtol=0, atol=2e-5)
+
+
+# --- hostile and degenerate inputs (pytest -m hostile) -------------------------------------------
+# refused naming the argument; near-coincident sites and tiny cells against exact rational
+# arithmetic (tests.reference.exact_power_cells)
+
+#: the hostile tests' sites: test_semidiscrete.py's ``Y2`` (seed 1234, after 7 points)
+Y2 = np.random.default_rng(1234).random((11, 2))[7:]
+
+
+@pytest.mark.hostile
+@pytest.mark.usefixtures("one_torch_thread")
+def test_complex_sites_rejected():
+    with pytest.raises(TypeError, match="'y' must be real"):
+        diagram(Y2.astype(complex), np.zeros(4))
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("gap", [1e-12, 1e-9, 1e-7])
+def test_near_coincident_sites_are_exact_against_rational_arithmetic(gap):
+    rng = np.random.default_rng(3)
+    y = rng.random((9, 2))
+    # a pair `gap` apart far from the origin, a cluster of four within `gap`, equal weights
+    # for the pair (the bisector between them matters) and random weights elsewhere
+    pair = np.array([[0.7312, 0.4117], [0.7312 + gap, 0.4117 + 0.5 * gap]])
+    cluster = 0.3 + gap * rng.random((4, 2))
+    y = np.vstack([y, pair, cluster])
+    psi = 1e-3 * rng.standard_normal(len(y))
+    psi[9:11] = 2e-4
+    psi[11:] = 5e-4 + gap**2 * rng.random(4)
+    D = diagram(y, psi)
+    areas, cents = exact_power_cells(y, psi)
+    np.testing.assert_allclose(D.areas, areas, rtol=0, atol=1e-12)
+    ok = areas > 1e-9  # centroids of cells of non-negligible area
+    np.testing.assert_allclose(D.centroids[ok], cents[ok], rtol=0, atol=1e-12)
+    # the pair shares its region: both cells are substantial, the cut is not lost
+    assert areas[9] > 1e-3 and areas[10] > 1e-3
+
+
+@pytest.mark.hostile
+def test_sites_1e17_apart_split_the_square():
+    """Two sites 1e-17 apart with equal weights: the bisector x = 5e-18 halves the square."""
+    D = diagram(np.array([[1e-17, 0.5], [0.0, 0.5]]), np.zeros(2))
+    areas, _ = exact_power_cells(np.array([[1e-17, 0.5], [0.0, 0.5]]), np.zeros(2))
+    np.testing.assert_allclose(D.areas, areas, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(D.areas.sum(), 1.0, rtol=1e-15)
+
+
+@pytest.mark.hostile
+def test_small_cell_far_from_its_site_has_an_accurate_area():
+    """A cell of area ~1e-10 at distance ~0.25 from its site (the shoelace about the site
+    would lose ~1e-7 of it to cancellation)."""
+    y = np.array([[0.52828244, 0.2265004], [0.77754412, 0.1700785], [0.57719795, 0.53589893],
+                  [0.6719028, 0.7604866]])
+    psi = np.array([0.0, 0.0, 0.0, -0.0])
+    # pick psi_3 so that cell 3 is tiny: bisect on the exact area
+    lo, hi = -0.5, 0.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        psi[3] = mid
+        a = exact_power_cells(y, psi)[0][3]
+        lo, hi = (mid, hi) if a < 1e-10 else (lo, mid)
+    psi[3] = hi
+    exact = exact_power_cells(y, psi)[0]
+    assert 1e-11 < exact[3] < 1e-9
+    np.testing.assert_allclose(diagram(y, psi).areas[3], exact[3], rtol=1e-9)
+
+
+@pytest.mark.hostile
+def test_cocircular_cluster_clipped_to_a_holed_domain():
+    """Four cocircular sites 1e-7 apart: all cells meet at one point, where a cell's vertices
+    repeat within rounding; clipped to a domain with a hole, the areas must still partition it
+    (found by otgan.testing's site sets: they summed to 1.38 for a domain of area 0.91)."""
+    y = np.array([[0.375, 0.375], [0.375, 0.3750001], [0.3750001, 0.375], [0.3750001, 0.3750001]])
+    hole = shapely.Polygon([(0, 0), (1, 0), (1, 1), (0, 1)],
+                           [[(0.3, 0.3), (0.6, 0.3), (0.6, 0.6), (0.3, 0.6)]])
+    D = diagram(y, np.zeros(4), hole)
+    np.testing.assert_allclose(D.areas.sum(), hole.area, rtol=1e-13)
+    # each cell: its exact box cell minus the part of the hole it covers; the four cells are
+    # the four quadrants around (0.37500005, 0.37500005), so the hole takes a known rectangle
+    box, _ = exact_power_cells(y, np.zeros(4))
+    c = 0.37500005
+    in_hole = np.array([(c - 0.3) ** 2, (c - 0.3) * (0.6 - c), (0.6 - c) * (c - 0.3),
+                        (0.6 - c) ** 2])
+    np.testing.assert_allclose(D.areas, box - in_hole, rtol=0, atol=1e-12)

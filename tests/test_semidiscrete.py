@@ -1,4 +1,5 @@
-"""Tests of otgan.semidiscrete: damped Newton, ASGD, AveragedSGD and the solve front door.
+"""Tests of otgan.semidiscrete: damped Newton, ASGD, AveragedSGD and the solve front door, and
+hostile and degenerate inputs (``pytest -m hostile``).
 
 Expected values come from independent methods: closed forms (two sites, vertical boundary),
 POT's exact discrete OT (``ot.emd2``) on grid discretisations of the source, midpoint quadrature
@@ -8,15 +9,19 @@ the stochastic solver.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import ot
 import pytest
 import shapely
 import torch
 
+from otgan import laguerre
 from otgan import semidiscrete as sd
 from otgan.costs import PowerEuclidean
 from otgan.measures import Discrete, ImageDensity, Sampler, Uniform
+from tests.reference import exact_power_cells
 
 RNG_Y = np.random.default_rng(3)
 Y6 = RNG_Y.random((6, 2))
@@ -363,7 +368,6 @@ def test_errors_name_their_argument():
 def test_newton_linear_solver_reuses_factorisation_and_matches_direct_solve():
     """The second system (a nearby Laplacian) goes through CG preconditioned by the first LU;
     both answers must equal a dense least-squares solve of the plain Laplacian L = D - W."""
-    from otgan import laguerre
     from otgan._graph import LaplacianSolver
 
     rng = np.random.default_rng(21)
@@ -405,8 +409,6 @@ def test_not_converged_warnings_point_at_the_callers_line(call):
 def test_results_and_diagrams_pickle_and_have_short_reprs():
     import pickle
 
-    from otgan import laguerre
-
     y = np.random.default_rng(2).random((30, 2))
     res = sd.newton(ImageDensity(np.random.default_rng(0).random((6, 6)) + 0.1), y)
     back = pickle.loads(pickle.dumps(res))
@@ -420,3 +422,236 @@ def test_results_and_diagrams_pickle_and_have_short_reprs():
         np.testing.assert_array_equal(E.jacobian().toarray(), D.jacobian().toarray())
         assert np.isclose(shapely.area(E.polygons).sum(), 1.0)
         assert len(repr(D)) < 200
+
+
+# --------------------------------------------------------------------------------------------
+# hostile inputs (pytest -m hostile): each is refused with an error that names the argument
+# the user passed
+# --------------------------------------------------------------------------------------------
+
+RNG = np.random.default_rng(1234)
+X2 = RNG.random((7, 2))
+Y2 = RNG.random((4, 2))
+
+
+@pytest.mark.hostile
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("make", [
+    lambda a: a.astype(np.float16),
+    lambda a: torch.as_tensor(a, dtype=torch.float16),
+    lambda a: torch.as_tensor(a, dtype=torch.bfloat16),
+])
+def test_half_precision_sites_of_a_solver_name_the_users_argument(make):
+    # the message names 'y', never the default 'nu' the user did not pass
+    with pytest.raises(TypeError, match="'y' has dtype .*16") as info:
+        sd.asgd(Uniform(), make(Y2), n_iter=5, rng=0)
+    assert "'nu'" not in str(info.value)
+
+
+@pytest.mark.hostile
+@pytest.mark.usefixtures("one_torch_thread")
+def test_nan_tolerances_never_switch_a_check_off():
+    nan = float("nan")
+    with pytest.raises(ValueError, match="'tol' must be a finite"):
+        sd.newton(Uniform(), Y2, tol=nan)
+    with pytest.raises(ValueError, match="'tol' must be a finite"):
+        sd.solve(Uniform(), Y2, cost="euclidean", method="newton", tol=nan)
+    with pytest.raises(TypeError, match="'tol' must be a finite non-negative number"):
+        sd.newton(Uniform(), Y2, tol="1e-9")
+
+
+@pytest.mark.hostile
+@pytest.mark.usefixtures("one_torch_thread")
+def test_asgd_sampler_of_the_wrong_dimension_names_mu():
+    with pytest.raises(ValueError, match="asgd: 'mu' must draw points of shape \\(8, 3\\)"):
+        sd.asgd(Uniform(), RNG.random((5, 3)), batch_size=8, n_iter=3, rng=0)
+
+
+@pytest.mark.hostile
+@pytest.mark.usefixtures("one_torch_thread")
+def test_non_integer_counts_are_one_error_type():
+    from otgan.errors import ArgumentTypeError
+
+    with pytest.raises(ArgumentTypeError, match="must be a (positive|non-negative) integer"):
+        sd.asgd(Uniform(), Y2, n_iter=2.5)
+
+
+@pytest.mark.hostile
+@pytest.mark.usefixtures("one_torch_thread")
+def test_more_modules_name_their_arguments():
+    with pytest.raises(TypeError, match="laguerre.assign: 'x' has dtype float16"):
+        laguerre.assign(X2.astype(np.float16), Y2, np.zeros(4))
+    with pytest.raises(TypeError, match="asgd: 'mu.sample\\(8\\)' has dtype float16"):
+        sd.asgd(Sampler(
+            lambda n, rng: np.random.default_rng(0).random((n, 2)).astype(np.float16)),
+            Y2, batch_size=8, n_iter=3)
+
+
+# --------------------------------------------------------------------------------------------
+# Newton on the degenerate families where it used to stop short (pytest -m hostile): tiny
+# masses, float32 or nearly normalised nu, disconnected and gapped supports, zero pixels, with
+# a warning on every non-converged return
+# --------------------------------------------------------------------------------------------
+
+
+def _converged(res, nu, tol=1e-9):
+    assert res.converged and res.error <= tol
+    np.testing.assert_allclose(res.masses, nu, rtol=tol, atol=0)
+
+
+@pytest.mark.hostile
+def test_newton_tiny_target_mass():
+    y = np.array([[0.52828244, 0.2265004], [0.77754412, 0.1700785], [0.57719795, 0.53589893],
+                  [0.6719028, 0.7604866]])
+    nu = np.array([0.25, 0.25, 0.5 - 1e-10, 1e-10])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sd.NotConvergedWarning)
+        res = sd.newton(Uniform(), y, nu)
+    _converged(res, nu)
+    # the tiny cell, by exact rational arithmetic at the returned potential
+    areas, _ = exact_power_cells(y, np.asarray(res.psi))
+    np.testing.assert_allclose(areas[3], 1e-10, rtol=1e-9)
+
+
+@pytest.mark.hostile
+def test_newton_float32_and_nearly_normalised_nu():
+    rng = np.random.default_rng(1)
+    y = rng.random((150, 2))
+    nu32 = (rng.random(150) + 0.5).astype(np.float32)
+    nu32 /= nu32.sum()
+    res = sd.newton(Uniform(), y, nu32)
+    target = nu32.astype(np.float64) / nu32.astype(np.float64).sum()
+    _converged(res, target)
+    nu = np.full(150, 1 / 150) * (1 + 5e-7)  # within the validation tolerance
+    res = sd.newton(Uniform(), y, nu)
+    _converged(res, np.full(150, 1 / 150))
+    np.testing.assert_allclose(res.masses.sum(), 1.0, rtol=1e-13)
+
+
+@pytest.mark.hostile
+def test_newton_disconnected_domain():
+    two = shapely.MultiPolygon([shapely.box(0, 0, 0.4, 1), shapely.box(0.6, 0, 1, 1)])
+    rng = np.random.default_rng(2)
+    y = rng.random((120, 2))  # some sites in the gap between the two islands
+    nu = np.full(120, 1 / 120)
+    res = sd.newton(Uniform(two), y, nu)
+    _converged(res, nu)
+    # independent masses: shapely areas of the cells intersected with the domain
+    D = laguerre.diagram(y, np.asarray(res.psi))
+    m = shapely.area(shapely.intersection(D.polygons, two)) / two.area
+    np.testing.assert_allclose(m, nu, rtol=1e-8)
+
+
+@pytest.mark.hostile
+def test_newton_gapped_and_zero_pixel_images():
+    img = np.ones((64, 64))
+    img[20:40] = 0  # zero rows between rows of sites
+    rng = np.random.default_rng(4)
+    y = rng.random((100, 2))
+    nu = np.full(100, 1 / 100)
+    res = sd.newton(ImageDensity(img), y, nu)
+    _converged(res, nu)
+    img2 = rng.random((48, 48))
+    img2[img2 < 0.5] = 0
+    img2[:, :15] = 0
+    res = sd.newton(ImageDensity(img2), y, nu)
+    _converged(res, nu)
+    # Monte-Carlo check of the masses with samples of the image density
+    x = ImageDensity(img2).sample(200_000, rng=0)
+    freq = np.bincount(laguerre.assign(x, y, np.asarray(res.psi)), minlength=100) / len(x)
+    np.testing.assert_allclose(freq, nu, rtol=0, atol=5 * np.sqrt(nu[0] / len(x)))
+
+
+@pytest.mark.hostile
+def test_near_duplicates_converge_where_float64_allows_and_warn_where_not():
+    rng = np.random.default_rng(0)
+    y = rng.random((60, 2))
+    ok = np.vstack([y, y[:1] + [1e-6, 0]])
+    _converged(sd.newton(Uniform(), ok), np.full(61, 1 / 61))
+    bad = np.vstack([y, y[:1] + [1e-12, 0]])
+    with pytest.warns(sd.NotConvergedWarning, match="resolution of float64"):
+        res = sd.newton(Uniform(), bad)
+    assert not res.converged and res.error < 1e-4
+
+
+@pytest.mark.hostile
+def test_every_non_converged_return_warns():
+    y = np.random.default_rng(5).random((50, 2))
+    with pytest.warns(sd.NotConvergedWarning, match="max_iter = 1 iterations reached"):
+        res = sd.newton(Uniform(), y, max_iter=1)
+    assert not res.converged
+    with pytest.warns(sd.NotConvergedWarning, match="stochastic steps"):
+        res = sd.solve(Uniform(), y, method="asgd", max_iter=20, rng=0)
+    assert not res.converged
+    with pytest.warns(sd.NotConvergedWarning):
+        res = sd.solve(Uniform(), y, cost="euclidean", method="asgd", max_iter=20, rng=0,
+                       n_eval=1000)
+    assert not res.converged
+
+
+# --------------------------------------------------------------------------------------------
+# the inputs researchers bring: sites off the support, images with black pixels, split supports
+# --------------------------------------------------------------------------------------------
+
+_HARD_DOMAINS = {
+    "L": shapely.Polygon([(0, 0), (1, 0), (1, 0.5), (0.5, 0.5), (0.5, 1), (0, 1)]),
+    "hole": shapely.box(0, 0, 1, 1).difference(shapely.box(0.3, 0.3, 0.7, 0.7)),
+    "half": shapely.box(0, 0, 1, 0.5),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("name", sorted(_HARD_DOMAINS))
+def test_newton_sites_partly_outside_nonconvex_domains(name):
+    """4-25 sites in [-0.2, 1.2]^2 (many outside) on an L, a holed square, a half square: the
+    start gave a cell of box area 7e-33 (seed 64 of the L), which no Newton step could
+    repair; every problem converges now. Masses re-checked by shapely areas of the cells."""
+    dom = _HARD_DOMAINS[name]
+    mu = Uniform(dom)
+    for seed in range(40) if name != "L" else [*range(40), 64]:
+        rng = np.random.default_rng(seed)
+        J = int(rng.integers(4, 26))
+        y = rng.random((J, 2)) * 1.4 - 0.2
+        r = sd.newton(mu, y)
+        assert r.converged, (name, seed, r.error)
+        D = laguerre.diagram(y, r.psi, dom)
+        np.testing.assert_allclose(shapely.area(D.polygons) / dom.area, np.full(J, 1 / J),
+                                   rtol=1e-8, err_msg=f"{name} seed {seed}")
+
+
+def _pixel_masses(polys, img):
+    """Masses of the cells under ImageDensity(img) by shapely: each cell clipped against each
+    pixel of positive density (row 0 = top), area times density (independent of otgan's
+    Green-formula integration)."""
+    nr, nc = img.shape
+    rows, cols = np.nonzero(img > 0)
+    boxes = shapely.box(cols / nc, 1 - (rows + 1) / nr, (cols + 1) / nc, 1 - rows / nr)
+    dens = img[rows, cols] / img.sum() * nr * nc
+    tree = shapely.STRtree(boxes)
+    cell, pix = tree.query(polys, predicate="intersects")
+    areas = shapely.area(shapely.intersection(polys[cell], boxes[pix]))
+    return np.bincount(cell, areas * dens[pix], len(polys))
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize("kind", ["black", "binary", "blobs"])
+def test_newton_on_images_with_black_pixels_and_split_supports(kind):
+    n = 32
+    u = (np.arange(n) + 0.5) / n
+    X, Y = np.meshgrid(u, u[::-1])
+    if kind == "black":
+        img = np.exp(-((X - 0.3) ** 2 + (Y - 0.7) ** 2) / 0.01)
+        img[img < 1e-3] = 0.0
+    elif kind == "binary":
+        img = ((((X - 0.35) ** 2 + (Y - 0.62) ** 2) < 0.2 ** 2)
+               | ((np.abs(X - 0.72) < 0.13) & (np.abs(Y - 0.28) < 0.17))).astype(float)
+    else:
+        img = np.exp(-((X - 0.2) ** 2 + (Y - 0.8) ** 2) / 0.004) + np.exp(
+            -((X - 0.8) ** 2 + (Y - 0.2) ** 2) / 0.004)
+        img[img < 1e-3] = 0.0
+    J = 60
+    y = np.random.default_rng(1).random((J, 2))
+    r = sd.newton(ImageDensity(img), y)
+    assert r.converged and r.error <= 1e-9
+    D = laguerre.diagram(y, r.psi, measure=ImageDensity(img))
+    np.testing.assert_allclose(_pixel_masses(D.polygons, img), np.full(J, 1 / J), rtol=1e-8)

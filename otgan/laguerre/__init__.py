@@ -1,6 +1,7 @@
-r"""Exact 2D Laguerre diagrams, clipped to a polygon domain: power cells for the quadratic cost,
-additively weighted (Apollonius) cells for the Euclidean cost, behind one contract
-(:class:`CellDiagram`) that the semi-discrete solvers use.
+r"""Exact 2D Laguerre diagrams clipped to a polygon domain, for the quadratic and Euclidean costs.
+
+Power cells for the quadratic cost and additively weighted (Apollonius) cells for the Euclidean
+cost, behind one contract (:class:`CellDiagram`) that the semi-discrete solvers use.
 
 For sites :math:`y_j \in \mathbf R^2` and weights (the dual potential) :math:`\psi_j`, the Laguerre
 cell of :math:`y_j` for :math:`c(x, y) = \|x - y\|^2` is
@@ -81,13 +82,33 @@ GEOMETRIES = {"quadratic": PowerDiagrams, "euclidean": ApolloniusDiagrams}
 
 
 def geometry(cost, where="laguerre.diagram"):
-    """The diagram factory class of the exact cells of ``cost`` (:data:`GEOMETRIES`):
-    :class:`PowerDiagrams` for ``||x - y||^2``, :class:`ApolloniusDiagrams` for ``||x - y||``.
+    """Return the diagram factory class of the exact cells of ``cost`` (:data:`GEOMETRIES`).
+
+    :class:`PowerDiagrams` for ``||x - y||^2`` (power cells), :class:`ApolloniusDiagrams` for
+    ``||x - y||`` (additively weighted cells); no other cost has exact cells here.
+
+    Parameters
+    ----------
+    cost : str or otgan.costs.Cost
+        The ground cost, as :func:`otgan.costs.get_cost` takes it (``"sqeuclidean"``,
+        ``"euclidean"`` or a cost object; ``PowerEuclidean(2)`` and ``PowerEuclidean(1)``
+        count as the quadratic and the Euclidean cost).
+    where : str
+        The public function that the error messages name.
+
+    Returns
+    -------
+    type
+        :class:`PowerDiagrams` or :class:`ApolloniusDiagrams`: a factory ``F`` built as
+        ``F(y, domain, measure)`` from validated float64 sites and called as
+        ``F(y, domain, measure)(psi, where)``, which gives a :class:`CellDiagram`.
 
     Raises
     ------
     ValueError
-        Naming ``where`` and ``cost`` for a cost without exact cells.
+        Naming ``where`` and ``cost`` for a cost without exact cells, or an unknown cost name.
+    TypeError
+        For a ``cost`` that is neither a string nor a cost object.
     """
     c = get_cost(cost)
     kind = "quadratic" if c.is_quadratic else "euclidean" if c.is_euclidean else None
@@ -182,8 +203,10 @@ def diagram(y, psi, domain=None, *, measure=None, cost="sqeuclidean") -> CellDia
 
 
 def assign(x, y, psi):
-    r"""Index of the Laguerre cell of each point: :math:`T_\psi(x_i) =
-    \mathrm{argmin}_j \|x_i - y_j\|^2 - \psi_j` (the map :math:`T_\psi`).
+    r"""Return the index of the Laguerre cell of each point (the map :math:`T_\psi`).
+
+    :math:`T_\psi(x_i) = \mathrm{argmin}_j \|x_i - y_j\|^2 - \psi_j`, the quadratic cost
+    without a factor 1/2 (in any dimension ``d``).
 
     Parameters
     ----------
@@ -197,8 +220,17 @@ def assign(x, y, psi):
     Returns
     -------
     array (n,) of int64
-        In the library (and device) of ``x``. Computed by
-        :func:`otgan.ctransform.c_transform` (its exact kd-tree fast path on the CPU).
+        numpy for numpy inputs; a torch tensor (on the inputs' device) when any input is one.
+        Computed by :func:`otgan.ctransform.c_transform` (its exact kd-tree fast path on the
+        CPU); a point on a cell boundary gets one of the tied indices.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes (``x`` and ``y`` of different dimensions, ``psi`` not ``(J,)``), non-finite
+        values, or torch inputs on different devices.
+    TypeError
+        Complex, half-precision or non-numeric inputs.
 
     Examples
     --------

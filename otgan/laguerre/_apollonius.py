@@ -223,8 +223,12 @@ def branch_roots(X0, E, vx, vy, c, a):
 
 
 def _arc_nodes(t0, t1, poles):
-    """Gauss-Legendre nodes/weights on [t0, t1], split so that every sub-interval is at least
-    half its length away from the poles (angles, taken modulo 2 pi)."""
+    """Return Gauss-Legendre nodes and weights on [t0, t1], split away from the poles.
+
+    The interval is bisected until every sub-interval is at least half its length away from
+    the poles (angles, taken modulo 2 pi), or is shorter than 1e-15, or 400 intervals have
+    been examined.
+    """
     out_t, out_w = [], []
     stack = [(t0, t1)]
     guard = 0
@@ -534,8 +538,11 @@ class _Normalised:
         return self.bsegs, np.ones(n), wr
 
     def grid(self, bbox):
-        """Image: the pixel-grid edges meeting ``bbox``, with their jumps of the density
-        (``w_rho``) and of the extent's indicator (``w_area``)."""
+        """Return the pixel-grid edges meeting ``bbox`` (image densities).
+
+        Returns ``(segments (n, 2, 2), w_area (n,), w_rho (n,))``: the oriented edges with
+        their jumps of the extent's indicator and of the density (edges with no jump dropped).
+        """
         xa, ya, xb, yb = bbox
         c0 = max(int(np.floor((xa - self.x0) / self.w)) - 1, 0)
         c1 = min(int(np.ceil((xb - self.x0) / self.w)) + 1, self.nc)

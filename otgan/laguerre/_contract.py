@@ -48,8 +48,12 @@ __all__ = ["CellDiagram"]
 class CellDiagram(abc.ABC):
     r"""The contract every cell diagram meets (see the module docstring for the maths).
 
-    Attributes (provided by every implementation)
-    ---------------------------------------------
+    Every implementation provides the attributes below (numpy arrays and scipy sparse matrices,
+    on the CPU) and inherits :meth:`jacobian`, :meth:`regularised`, :meth:`semi_dual` and
+    :meth:`plot`.
+
+    Attributes
+    ----------
     y : numpy array (J, d)
         Sites (float64).
     psi : numpy array (J,)
@@ -108,16 +112,47 @@ class CellDiagram(abc.ABC):
 
     # ---- shared ------------------------------------------------------------------------
     def jacobian(self, eps=0.0):
-        r"""The Jacobian of the masses in the potential, :math:`\partial \mu(L_i) / \partial
-        \psi_j`: the Laplacian ``diag(W 1) - W`` (csr; symmetric positive semi-definite, the
-        constants of each connected component of the cell graph in its kernel). With ``eps``:
-        that of the regularised source :math:`(1 - \varepsilon)\mu + \varepsilon U(B)`."""
+        r"""Return the Jacobian of the masses in the potential: the Laplacian of the weights.
+
+        :math:`\partial \mu(L_i) / \partial \psi_j` is the graph Laplacian ``diag(W 1) - W``
+        of the weights ``W`` (module docstring): symmetric positive semi-definite, with the
+        constants of each connected component of the cell graph in its kernel.
+
+        Parameters
+        ----------
+        eps : float, default 0
+            The Jacobian of the masses under the regularised source
+            :math:`(1 - \varepsilon)\mu + \varepsilon U(B)` (``B`` the bounding box of the
+            domain, see :meth:`regularised`); 0 gives that of :math:`\mu` itself.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix (J, J)
+            ``diag(W 1) - W`` for the weights ``W`` of :meth:`regularised` at ``eps``.
+        """
         return laplacian(self.regularised(eps)[1])
 
     def regularised(self, eps):
-        r"""``(masses, weights)`` of the cells under :math:`(1 - \varepsilon) \mu +
-        \varepsilon U(B)` (``B`` the bounding box of the domain); ``eps = 0`` gives
-        ``(masses, weights)`` themselves."""
+        r"""Return the masses and Jacobian weights of the cells under a regularised source.
+
+        The source is :math:`(1 - \varepsilon) \mu + \varepsilon U(B)`, :math:`U(B)` the
+        uniform probability on the bounding box ``B`` of the domain. Both are linear in
+        :math:`\varepsilon`: ``(1 - eps) * masses + eps * box_masses`` and
+        ``(1 - eps) * weights + eps * box_weights``, so no new diagram is computed.
+
+        Parameters
+        ----------
+        eps : float
+            The weight of :math:`U(B)` (between 0 and 1); ``eps = 0`` gives ``masses`` and
+            ``weights`` themselves.
+
+        Returns
+        -------
+        masses : numpy float64 array (J,)
+            The masses of the cells under the regularised source.
+        weights : scipy.sparse.csr_matrix (J, J)
+            Their Jacobian weights (:meth:`jacobian` is their Laplacian).
+        """
         if eps == 0.0:
             return np.asarray(self.masses, dtype=np.float64), self.weights
         return ((1.0 - eps) * np.asarray(self.masses, dtype=np.float64)
@@ -125,18 +160,48 @@ class CellDiagram(abc.ABC):
                                           + eps * self.box_weights).tocsr())
 
     def semi_dual(self, nu) -> float:
-        r"""The exact semi-dual at this diagram's potential,
-        :math:`H(\psi) = \sum_j \int_{L_j} c(x, y_j)\, d\mu - \psi \cdot \mu(L) + \nu \cdot \psi`
-        (:math:`= \int \psi^c d\mu + \nu \cdot \psi`); ``nu`` (J,)."""
+        r"""Return the exact semi-dual at this diagram's potential.
+
+        .. math:: H(\psi) = \sum_j \int_{L_j} c(x, y_j)\, d\mu - \psi \cdot \mu(L)
+                  + \nu \cdot \psi = \int \psi^c\, d\mu + \nu \cdot \psi,
+
+        from ``moments`` and ``masses`` (no quadrature).
+
+        Parameters
+        ----------
+        nu : array_like (J,)
+            The target masses (converted to float64 numpy, not validated).
+
+        Returns
+        -------
+        float
+            :math:`H(\psi)`.
+        """
         nu = np.asarray(nu, dtype=np.float64)
         return float(np.sum(self.moments) + np.einsum("i,i->", nu - self.masses, self.psi))
 
     def plot(self, ax=None, *, sites=True, fill=None, **kwargs):
-        """Draw the cells (orange outlines, the lectures' colours) and the sites on ``ax`` (a new
-        figure's axes by default); the view fits the domain. Returns ``ax``.
+        """Draw the cells and the sites on ``ax``, in the lectures' colours.
 
-        ``fill``: one scalar per cell drawn in oranges inside the cells (e.g. ``D.masses``);
-        other keywords go to :func:`otgan.plot.polygons`."""
+        The cells get orange outlines (:func:`otgan.plot.polygons`), the sites are navy dots
+        (:func:`otgan.plot.data`); the view is the domain's bounding box, with equal aspect.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Default: the axes of a new 5 x 5 inch figure.
+        sites : bool, default True
+            Also draw the sites ``y``.
+        fill : array_like (J,), optional
+            One scalar per cell, shaded in oranges inside the cells (e.g. ``D.masses``).
+        **kwargs
+            Passed to :func:`otgan.plot.polygons` (``color``, ``linewidth``, ``vmin``, ...).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            ``ax``.
+        """
         if ax is None:
             import matplotlib.pyplot as plt  # pyplot only when a figure is asked for
 

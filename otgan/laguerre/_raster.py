@@ -1,5 +1,7 @@
-r"""Laguerre cells of any cost rasterised on a pixel grid (:func:`raster`): for costs without
-exact polygonal cells, and for pictures."""
+r"""Laguerre cells of any cost rasterised on a pixel grid (:func:`raster`).
+
+For costs without exact polygonal cells, and for pictures.
+"""
 
 from __future__ import annotations
 
@@ -45,9 +47,10 @@ class LaguerreRaster:
 
 
 def raster(y, psi, cost="sqeuclidean", *, domain=None, measure=None, resolution=256):
-    r"""Laguerre cells :math:`\{x : c(x, y_j) - \psi_j \le c(x, y_k) - \psi_k\}` of any cost, on a
-    pixel grid of the domain's bounding box.
+    r"""Rasterise the Laguerre cells of any cost on a pixel grid of the domain's bounding box.
 
+    The cells are
+    :math:`L_j = \{x \in D : c(x, y_j) - \psi_j \le c(x, y_k) - \psi_k \ \forall k\}`.
     Used for costs without polygonal cells (``"euclidean"``: hyperbolic boundaries) and for
     pictures. Each pixel is given the cell of its centre (:func:`otgan.ctransform.c_transform`)
     and, if its centre is in the domain, the mass ``rho(centre) * pixel area``.
@@ -70,6 +73,15 @@ def raster(y, psi, cost="sqeuclidean", *, domain=None, measure=None, resolution=
     Returns
     -------
     LaguerreRaster
+        The labels, masses and mass errors of the cells (numpy, whatever the inputs' library).
+
+    Raises
+    ------
+    ValueError
+        Bad shapes or non-finite ``y`` / ``psi``, an invalid domain, or a ``resolution`` that
+        is not a positive int or ``(ny, nx)``.
+    TypeError
+        A ``measure`` without a density, or complex / half-precision inputs.
 
     Notes
     -----

@@ -1,5 +1,7 @@
-"""Validation of sites and weights for the cell diagrams (one place, errors naming the public
-function the user called)."""
+"""Validation of sites and weights for the cell diagrams.
+
+One place, with errors naming the public function the user called.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +13,16 @@ __all__ = ["check_distinct", "check_sites"]
 
 
 def check_sites(y, psi, where):
-    """Validated float64 numpy sites (J, 2) and weights (J,), with errors naming ``where``."""
+    """Return the sites (J, 2) and weights (J,) validated, as float64 numpy arrays.
+
+    Raises
+    ------
+    ValueError
+        Naming ``where``: sites not of shape ``(J, 2)`` with ``J >= 1``, weights not of shape
+        ``(J,)``, or non-finite values.
+    TypeError
+        Naming ``where``: complex, half-precision or non-numeric inputs.
+    """
     y = check_points(y, "y", where, dim=None, min_points=1)
     if y.shape[1] != 2:
         raise ValueError(f"{where}: 'y' must have shape (J, 2) (sites in the plane); got "
@@ -22,8 +33,14 @@ def check_sites(y, psi, where):
 
 
 def check_distinct(y, where):
-    """Raise a ValueError naming ``where`` and the first pair of equal sites of ``y`` (numpy
-    float64 (J, d)); sorting, no pairwise distances."""
+    """Raise a ValueError naming ``where`` and a pair of equal sites of ``y``, if any.
+
+    ``y`` is a numpy float64 array (J, 2). Duplicates are found by sorting (no pairwise
+    distances) on the first two coordinates, and the pair named is the first in lexicographic
+    order. Only those two coordinates are sorted on: for ``d > 2`` a duplicate pair with
+    another site between them in that order is missed, and ``d = 1`` sites with a repeated
+    value raise an IndexError.
+    """
     order = np.argsort(y[:, 0], kind="stable")
     xs = y[order, 0]
     same_x = np.flatnonzero(xs[1:] == xs[:-1])

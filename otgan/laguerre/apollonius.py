@@ -1,7 +1,7 @@
-r"""Additively weighted (Apollonius) cells of the Euclidean cost (W1): :class:`W1Diagram` and its
-factory :class:`ApolloniusDiagrams`.
+r"""Additively weighted (Apollonius) cells of the Euclidean cost (W1).
 
-The cell :math:`L_j = \{x \in D: \|x - y_j\| - \psi_j \le \|x - y_k\| - \psi_k\ \forall k\}` is
+The diagram is a :class:`W1Diagram`, made by its factory :class:`ApolloniusDiagrams`. The cell
+:math:`L_j = \{x \in D: \|x - y_j\| - \psi_j \le \|x - y_k\| - \psi_k\ \forall k\}` is
 bounded by branches of hyperbolas; the exact construction (star-shaped cells about their site,
 the upper envelope of sinusoids marched in closed form, Green's formula on the arcs) is in
 :mod:`otgan.laguerre._apollonius`.
@@ -42,12 +42,27 @@ _EMPTY_REL = 1e-13
 
 @dataclass(frozen=True, eq=False, repr=False)
 class W1Diagram(CellDiagram):
-    r"""An exact additively weighted (Apollonius) diagram: the Laguerre cells of the Euclidean
-    cost :math:`L_j = \{x \in D: \|x - y_j\| - \psi_j \le \|x - y_k\| - \psi_k\ \forall k\}`.
+    r"""An exact additively weighted (Apollonius) diagram, the cells of the Euclidean cost.
 
-    It meets the :class:`~otgan.laguerre.CellDiagram` contract (same attribute names as
+    The Laguerre cells of :math:`c(x, y) = \|x - y\|` are
+    :math:`L_j = \{x \in D: \|x - y_j\| - \psi_j \le \|x - y_k\| - \psi_k\ \forall k\}`,
+    bounded by branches of hyperbolas. Made by :class:`ApolloniusDiagrams` (or
+    :func:`otgan.laguerre.diagram` with ``cost="euclidean"``), not by hand. It meets the
+    :class:`~otgan.laguerre.CellDiagram` contract (same attribute names as
     :class:`otgan.laguerre.LaguerreDiagram`), with ``moments`` the transport costs
     :math:`\int_{L_j} \|x - y_j\| d\mu`.
+
+    Parameters
+    ----------
+    y, psi, domain, measure, areas, centroids, empty, masses
+        The attributes of the same names (below).
+    barycenters, moments, adjacency, edge_mass
+        The attributes of the same names (below).
+    _weights : scipy.sparse.csr_matrix (J, J)
+        The Jacobian weights, read as :attr:`weights`.
+    _raw : dict
+        The raw output of the cell computation (``otgan.laguerre._apollonius.compute``: the
+        cells' integrals and boundary envelopes), from which :attr:`polygons` is drawn.
 
     Attributes
     ----------
@@ -99,6 +114,11 @@ class W1Diagram(CellDiagram):
 
     @property
     def weights(self) -> sp.csr_matrix:
+        r"""The Jacobian weights :math:`W_{ij}` (csr (J, J), symmetric, non-negative).
+
+        :math:`\partial \mu(L_i) / \partial \psi_j = -W_{ij}` for :math:`i \ne j`, and
+        :meth:`jacobian` is their Laplacian.
+        """
         return self._weights
 
     @cached_property
@@ -109,15 +129,27 @@ class W1Diagram(CellDiagram):
 
     @cached_property
     def box_masses(self) -> np.ndarray:
+        """Masses (J,) of the cells clipped to the domain's bounding box ``B``, under U(B).
+
+        ``U(B)`` is the uniform probability on ``B`` (continuation). Computed on first access
+        by a second exact pass over ``B``; shared with :attr:`box_weights`.
+        """
         return np.maximum(self._box_raw["masses"], 0.0)
 
     @cached_property
     def box_weights(self) -> sp.csr_matrix:
+        """The Jacobian weights (csr, (J, J)) of :attr:`box_masses`."""
         raw = self._box_raw
         return _sym(raw["rows"], raw["cols"], raw["hessian"], self.y.shape[0])
 
     @cached_property
     def polygons(self) -> np.ndarray:
+        """Polygonal approximations of the cells (a (J,) object array of shapely geometries).
+
+        Each arc of a cell's boundary is sampled at most 0.01 radian apart as seen from its
+        site; the star-shaped polygon is clipped to the domain (a Polygon, a MultiPolygon when
+        the domain splits it, an empty Polygon for an empty cell). Computed on first access.
+        """
         raw = self._raw
         c, s = raw["c"], raw["s"]
         J = self.y.shape[0]
@@ -155,8 +187,12 @@ class W1Diagram(CellDiagram):
 
 
 def _sym(rows, cols, vals, J):
-    """Symmetric matrix from the two one-sided computations of each shared boundary (their
-    mean; zero entries dropped)."""
+    """Return the symmetric (J, J) csr matrix of values computed on both sides of each boundary.
+
+    Entry ``(i, j)`` is the mean of the values given for the pairs ``(i, j)`` and ``(j, i)``
+    (the two one-sided computations of a shared boundary); entries that are not positive are
+    dropped.
+    """
     rows, cols, vals = np.asarray(rows), np.asarray(cols), np.asarray(vals, dtype=float)
     lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
     key, inv = np.unique(lo * J + hi, return_inverse=True)
@@ -169,16 +205,19 @@ def _sym(rows, cols, vals, J):
 
 
 class ApolloniusDiagrams:
-    """The W1 diagrams of fixed sites under a fixed measure, for any potential:
+    r"""The W1 diagrams of fixed sites under a fixed measure, for any potential.
+
     ``ApolloniusDiagrams(y, domain, measure)(psi)`` is a :class:`W1Diagram` (``domain`` must be
     the measure's domain).
 
     Parameters
     ----------
     y : numpy float64 array (J, 2)
-        Distinct sites (validated by the caller).
+        Distinct sites (validated by the caller: :func:`otgan.laguerre.diagram` does it).
     domain : shapely Polygon or MultiPolygon
+        The domain ``D``, the measure's.
     measure : otgan.measures.DensityMeasure
+        The source :math:`\mu` whose masses the cells carry.
     """
 
     cost = "euclidean"
@@ -189,14 +228,43 @@ class ApolloniusDiagrams:
         self.measure = measure
 
     def with_measure(self, measure):
-        """The factory of the same sites and domain under another measure."""
+        """Return the factory of the same sites and domain under another measure.
+
+        Parameters
+        ----------
+        measure : otgan.measures.DensityMeasure
+            The other source measure (on the same domain).
+
+        Returns
+        -------
+        ApolloniusDiagrams
+            A new factory (this one is unchanged).
+        """
         return ApolloniusDiagrams(self.y, self.domain, measure)
 
     def __call__(self, psi, where="laguerre.diagram", near=None) -> W1Diagram:
-        """The diagram of the potential ``psi`` (numpy float64 (J,)); ``near`` (a diagram
-        at a nearby potential, a warm start for the power cells) is not used: the Apollonius
-        cells are built from scratch. ``where`` names the public function in error
-        messages."""
+        """Compute the exact W1 diagram of the factory's sites for the potential ``psi``.
+
+        Parameters
+        ----------
+        psi : numpy float64 array (J,)
+            The potential (validated by the caller).
+        where : str
+            The public function that a GeometryError names.
+        near : W1Diagram, optional
+            A diagram at a nearby potential (the warm start of the power cells' search);
+            not used here: the Apollonius cells are built from scratch.
+
+        Returns
+        -------
+        W1Diagram
+            The cells, their integrals under the factory's measure, and the Jacobian weights.
+
+        Raises
+        ------
+        otgan.errors.GeometryError
+            A cell of negative mass (a geometric failure, not expected), with its indices.
+        """
         yn, pn, dom, measure = self.y, psi, self.domain, self.measure
         raw = _apollonius.compute(yn, pn, measure, dom)
         J = yn.shape[0]

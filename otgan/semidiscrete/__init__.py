@@ -1,9 +1,10 @@
-r"""Semi-discrete optimal transport: damped Newton (exact, 2D, quadratic and Euclidean costs) and
-ASGD (any cost).
+r"""Semi-discrete optimal transport: damped Newton (exact cells, 2D) and ASGD (any cost).
 
-The source :math:`\mu` has a density (or is only known through a sampler), the target
-:math:`\nu = \sum_j \nu_j \delta_{y_j}` is discrete. With the lectures' convention the Laguerre
-cells are :math:`L_\psi(y_j) = \{x : c(x, y_j) - \psi_j \le c(x, y_k) - \psi_k \ \forall k\}` and the
+Newton works on the exact cells of the quadratic and the Euclidean costs in 2D; ASGD on
+samples, for any cost and dimension. The source :math:`\mu` has a density (or is only known
+through a sampler), the target :math:`\nu = \sum_j \nu_j \delta_{y_j}` is discrete. With the
+lectures' convention the Laguerre cells are
+:math:`L_\psi(y_j) = \{x : c(x, y_j) - \psi_j \le c(x, y_k) - \psi_k \ \forall k\}` and the
 semi-dual
 
 .. math:: H(\psi) = \int \psi^c \, d\mu + \sum_j \nu_j \psi_j, \qquad
@@ -77,14 +78,17 @@ _OPTIONS = {"newton": {"max_halvings"}, "asgd": {"callback", "exact", "record_ev
 
 def newton(mu, y, nu=None, *, cost="sqeuclidean", tol=1e-9, max_iter=100, psi0=None,
            max_halvings=30):
-    r"""Damped Newton method for semi-discrete OT from a 2D density, quadratic cost
-    ``||x - y||^2`` (power cells) or Euclidean cost ``||x - y||`` (W1, Apollonius cells).
+    r"""Solve semi-discrete OT from a 2D density by the damped Newton method on exact cells.
 
-    Algorithm of Kitagawa, Mérigot & Thibert (2019): maximise the concave semi-dual
-    ``H(psi) = int psi^c dmu + nu . psi`` whose gradient is ``nu - G(psi)``, ``G_j(psi) =
-    mu(L_psi(y_j))``. The Jacobian of ``G`` is the graph Laplacian ``L`` of the Laguerre diagram
-    with weights ``w_ij = int_{L_i cap L_j} rho ds / (2 ||y_i - y_j||)`` (symmetric, positive
-    semi-definite, kernel = the constants on the connected cell graph). Each iteration
+    The cost is quadratic, ``||x - y||^2`` (power cells), or Euclidean, ``||x - y||`` (W1,
+    Apollonius cells). Algorithm of Kitagawa, Mérigot & Thibert (2019): maximise the concave
+    semi-dual ``H(psi) = int psi^c dmu + nu . psi`` whose gradient is ``nu - G(psi)``,
+    ``G_j(psi) = mu(L_psi(y_j))``. The Jacobian of ``G`` is the graph Laplacian ``L`` of the
+    Laguerre diagram (:meth:`otgan.laguerre.CellDiagram.jacobian`), with weights
+    ``w_ij = int_{L_i cap L_j} rho ds / (2 ||y_i - y_j||)`` for the quadratic cost (the
+    Euclidean cost's are in :mod:`otgan.laguerre.apollonius`): symmetric, positive
+    semi-definite, with the constants on each connected component of the cell graph as its
+    kernel. Each iteration
 
     1. solves ``L d = nu - G(psi)`` with the gauge fixed (one grounded node per connected
        component, then ``d`` shifted to zero mean), inexactly: a sparse LU for the first
@@ -193,11 +197,11 @@ def asgd(
     tol=None,
     n_eval=100_000,
 ):
-    r"""Averaged stochastic gradient ascent on the semi-dual (Genevay et al. 2016), any cost and
-    any sampler.
+    r"""Solve semi-discrete OT by averaged stochastic gradient ascent on the semi-dual.
 
-    Runs ``n_iter`` steps of :class:`AveragedSGD`: at step ``k`` a batch ``B_k`` of
-    ``batch_size`` points is drawn from ``mu``,
+    The method of Genevay, Cuturi, Peyré & Bach (2016), for any cost and any sampler. It runs
+    ``n_iter`` steps of :class:`AveragedSGD`: at step ``k`` a batch ``B_k`` of ``batch_size``
+    points is drawn from ``mu``,
 
     ``psi~_k = psi~_{k-1} + gamma / sqrt(k) * (nu - batch frequencies of the cells of psi~_{k-1})``
 
@@ -286,7 +290,7 @@ def asgd(
 
 
 def _norm_rng(rng):
-    """numpy Generator, or the caller's torch Generator untouched (for torch samplers)."""
+    """Return a numpy Generator, or the caller's torch Generator untouched (torch samplers)."""
     if isinstance(rng, torch.Generator):
         return rng
     return as_rng(rng)

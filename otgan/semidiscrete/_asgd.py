@@ -1,5 +1,7 @@
-r"""Averaged stochastic gradient ascent on the semi-dual (Genevay, Cuturi, Peyré & Bach 2016):
-:class:`AveragedSGD` (one step) and the loop behind :func:`otgan.semidiscrete.asgd`."""
+r"""Averaged stochastic gradient ascent on the semi-dual (Genevay, Cuturi, Peyré & Bach 2016).
+
+:class:`AveragedSGD` (one step) and the loop behind :func:`otgan.semidiscrete.asgd`.
+"""
 
 from __future__ import annotations
 
@@ -35,11 +37,28 @@ __all__ = ["ASGDOptions", "AveragedSGD", "default_gamma", "exact_available", "ru
 
 
 def exact_available(mu, y, cost="sqeuclidean") -> bool:
-    """Whether the exact 2D power diagram applies: quadratic cost, sites in 2D, and ``mu`` one
-    of otgan's measures with a density (:class:`otgan.measures.Uniform` or the image density).
-    This is when :func:`asgd` records exact errors and values (the Euclidean cost has exact
-    cells too, :func:`newton` uses them; ASGD keeps Monte-Carlo estimates there, its exact
-    cells being far costlier than a sample)."""
+    """Tell whether the exact 2D power diagram applies to ASGD's records.
+
+    It does for the quadratic cost, sites in 2D, and ``mu`` one of otgan's measures with a
+    density (:class:`otgan.measures.Uniform` or the image density). This is when :func:`asgd`
+    records exact errors and values (the Euclidean cost has exact cells too, :func:`newton`
+    uses them; ASGD keeps Monte-Carlo estimates there, its exact cells being far costlier than
+    a sample).
+
+    Parameters
+    ----------
+    mu : object
+        The source (a measure, a sampler or a callable).
+    y : array (J, d)
+        The sites (only their shape is read).
+    cost : str or otgan.costs.Cost
+        The ground cost.
+
+    Returns
+    -------
+    bool
+        ``True`` when the exact records apply.
+    """
     shape = tuple(y.shape) if hasattr(y, "shape") else np.shape(y)
     return (get_cost(cost).is_quadratic and len(shape) == 2 and shape[1] == 2
             and isinstance(mu, DensityMeasure))
@@ -53,8 +72,10 @@ def _sample(mu, n, rng):
 
 
 def _check_drawn(x, n, d, where):
-    """The first batch drawn from 'mu': real floating points of shape (n, d), d the sites'
-    dimension (so that a mismatch names 'mu', not an internal argument)."""
+    """Return the first batch drawn from 'mu', checked: real floating points of shape (n, d).
+
+    ``d`` is the sites' dimension; a mismatch names 'mu', not an internal argument.
+    """
     x = as_float_array(x, f"mu.sample({n})", where)
     if x.ndim != 2 or x.shape[1] != d:
         raise ValueError(
@@ -68,14 +89,45 @@ _DEFAULT_TOL = 0.1  # ASGD's accepted relative mass error (see asgd's docstring)
 
 
 def _significance_z(J):
-    """The two-sided 1 % normal quantile with Bonferroni's correction over ``J`` cells."""
+    """Return the two-sided 1 % normal quantile with Bonferroni's correction over ``J`` cells."""
     return float(np.sqrt(2.0) * erfinv(1.0 - 0.01 / J))
 
 
 @dataclass(frozen=True, kw_only=True)
 class ASGDOptions:
-    """Options of :func:`otgan.semidiscrete.asgd` (validated at construction; see its
-    docstring for their meaning)."""
+    """Options of :func:`otgan.semidiscrete.asgd`, validated at construction.
+
+    See :func:`otgan.semidiscrete.asgd` for their meaning. Keyword-only; the validated values
+    are stored (Python ints and floats, ``tol=None`` replaced by 0.1).
+
+    Parameters
+    ----------
+    gamma : float, optional
+        Step size, positive (``None``: :func:`default_gamma` on the first batch).
+    batch_size : int
+        Points per batch, positive.
+    n_iter : int
+        Number of steps, positive.
+    exact : bool, optional
+        Whether to record the exact errors (``None``: when they apply and ``record_every``
+        is given).
+    record_every : int, optional
+        Period of the exact records, positive.
+    tol : float, optional
+        Accepted maximal relative mass error, finite and non-negative (``None``: 0.1).
+    n_eval : int
+        Sample size of the final Monte-Carlo estimates, positive.
+    where : str
+        The public function that the error messages name.
+
+    Raises
+    ------
+    ValueError
+        Out-of-range values (NaN included) or an ``exact`` that is not None, True or False.
+    otgan.errors.ArgumentTypeError
+        Non-integer counts or a non-numeric ``gamma`` / ``tol`` (a ``TypeError`` and a
+        ``ValueError``).
+    """
 
     gamma: float | None = None
     batch_size: int = 256
@@ -106,7 +158,7 @@ _DEFAULT_GAMMA_FACTOR = 2.0
 
 
 def default_gamma(J, cost_scale):
-    r"""The default ASGD step size ``gamma = 2 J s``.
+    r"""Return the default ASGD step size ``gamma = 2 J s``.
 
     ``s`` is the scale of the cost, measured by :func:`asgd` as the mean Voronoi cost
     ``E_X min_j c(X, y_j)`` on the first batch (the semi-dual at ``psi = 0``, of the order of the
@@ -115,6 +167,18 @@ def default_gamma(J, cost_scale):
     ``J * s`` moves the potential by ``O(s)``. The factor 2 was measured on uniform sources on
     the unit square, ``J`` = 10 to 1000, batches of 64 to 256 points (smaller factors converge
     slowly, larger ones empty cells early on); see ``benchmarks/bench_semidiscrete.py``.
+
+    Parameters
+    ----------
+    J : int
+        Number of sites.
+    cost_scale : float
+        The scale ``s`` of the cost.
+
+    Returns
+    -------
+    float
+        ``2 * J * s``.
     """
     return _DEFAULT_GAMMA_FACTOR * float(J) * float(cost_scale)
 
@@ -202,11 +266,29 @@ class AveragedSGD:
         return conv
 
     def step(self, x_batch, y, cost="sqeuclidean"):
-        """One ASGD step from the batch ``x_batch`` (n, d) against the sites ``y`` (J, d).
+        """Take one ASGD step from the batch ``x_batch`` against the sites ``y``.
 
-        Returns the batch estimate of the semi-dual at the point where the gradient was taken,
-        ``mean_i psi~_{k-1}^c(x_i) + nu . psi~_{k-1}`` (a float for numpy, a 0-dim tensor on the
-        state's device for torch, so that no device synchronisation is forced).
+        Parameters
+        ----------
+        x_batch : array (n, d)
+            Points drawn from the source (numpy or torch; moved to the state's library,
+            device and dtype).
+        y : array (J, d)
+            The sites (converted once and cached while the same object is passed).
+        cost : str or otgan.costs.Cost
+            The ground cost (default ``"sqeuclidean"``, ``||x - y||^2``).
+
+        Returns
+        -------
+        float or torch.Tensor
+            The batch estimate of the semi-dual at the point where the gradient was taken,
+            ``mean_i psi~_{k-1}^c(x_i) + nu . psi~_{k-1}``: a float for numpy, a 0-dim tensor
+            on the state's device for torch, so that no device synchronisation is forced.
+
+        Raises
+        ------
+        ValueError
+            Shapes that are not ``(n, d)`` and ``(J, d)`` with the state's ``J``.
         """
         torch_state = is_torch(self.psi_tilde)
         with torch.no_grad():
@@ -235,9 +317,11 @@ class AveragedSGD:
         return est
 
     def _ascend(self, grad):
-        """The averaged ascent step from the batch gradient ``grad = nu - frequencies``:
+        """Take the averaged ascent step from the batch gradient ``grad = nu - frequencies``.
+
         ``psi~_k = psi~_{k-1} + gamma / sqrt(k) grad``, ``psi_k = psi_{k-1} + (psi~_k -
-        psi_{k-1}) / k``."""
+        psi_{k-1}) / k``.
+        """
         self.k += 1
         k = self.k
         self.psi_tilde = self.psi_tilde + (self.gamma / math.sqrt(k)) * grad
@@ -246,8 +330,10 @@ class AveragedSGD:
 
 
 def run(problem: Problem, options: ASGDOptions, psi0=None, rng=None, callback=None):
-    """ASGD on a validated problem (see :func:`otgan.semidiscrete.asgd`); ``psi0`` float64
-    numpy or None, ``rng`` a numpy or torch Generator."""
+    """Run ASGD on a validated problem (see :func:`otgan.semidiscrete.asgd`).
+
+    ``psi0`` is float64 numpy or None, ``rng`` a numpy or torch Generator.
+    """
     mu, yn, nun, cost, where = problem.mu, problem.y, problem.nu, problem.cost, problem.where
     gamma, batch_size, n_iter = options.gamma, options.batch_size, options.n_iter
     record_every, tol, n_eval = options.record_every, options.tol, options.n_eval

@@ -54,6 +54,7 @@ class Problem:
 
     @property
     def J(self) -> int:
+        """The number of sites."""
         return self.y.shape[0]
 
     def give_back(self, psi):
@@ -69,9 +70,12 @@ def _sites(y, where, dim=None):
 
 
 def exact_problem(where, mu, y, nu, cost) -> Problem:
-    """The problem of the exact solvers (damped Newton on exact cells): a cost with exact
-    cells (quadratic or Euclidean), ``mu`` a 2D measure with a density, 2D distinct sites, and
-    strictly positive masses (normalised to sum exactly to one)."""
+    """Return the validated problem of the exact solvers (damped Newton on exact cells).
+
+    It needs a cost with exact cells (quadratic or Euclidean), ``mu`` a 2D measure with a
+    density, 2D distinct sites, and strictly positive masses (normalised to sum exactly to
+    one); anything else is a ValueError or TypeError naming ``where`` and the argument.
+    """
     c = get_cost(cost)
     laguerre.geometry(c, where)  # a cost without exact cells: one message, naming 'cost'
     if not isinstance(mu, DensityMeasure):
@@ -115,8 +119,12 @@ def _check_sampler(mu, where):
 
 
 def sampled_problem(where, mu, y, nu, cost) -> Problem:
-    """The problem of the stochastic solver: ``mu`` a measure or sampler, any cost, sites of
-    any dimension, non-negative masses summing to one."""
+    """Return the validated problem of the stochastic solver.
+
+    It takes ``mu`` a measure or sampler, any cost, distinct sites of any dimension, and
+    non-negative masses summing to one; anything else is a ValueError or TypeError naming
+    ``where`` and the argument.
+    """
     _check_sampler(mu, where)
     c = get_cost(cost)
     y_t, yn = _sites(y, where)
@@ -126,7 +134,7 @@ def sampled_problem(where, mu, y, nu, cost) -> Problem:
 
 
 def check_psi0(psi0, J, where):
-    """A starting potential (J,) as float64 numpy, or None."""
+    """Return a starting potential (J,) validated, as a float64 numpy copy (None stays None)."""
     if psi0 is None:
         return None
     return to_numpy(check_vector(psi0, J, "psi0", where, match=f"'y' ({J} sites)"),

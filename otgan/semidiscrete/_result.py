@@ -11,8 +11,10 @@ __all__ = ["ASGDHistory", "NewtonHistory", "SemiDiscreteResult"]
 
 
 class _MappingView(Mapping):
-    """A read-only mapping over the dataclass fields that are set (``history["step"]``), so that
-    ``res.history`` reads like the dict it used to be."""
+    """A read-only mapping over the dataclass fields that are set (``history["step"]``).
+
+    So ``res.history`` reads like the dict it used to be; fields that are ``None`` are absent.
+    """
 
     def _present(self):
         return [f.name for f in fields(self) if getattr(self, f.name) is not None]
@@ -31,8 +33,9 @@ class _MappingView(Mapping):
 
 @dataclass(frozen=True, repr=False, eq=False)
 class NewtonHistory(_MappingView):
-    """Per-iteration record of :func:`otgan.semidiscrete.newton` (index 0: the starting
-    potential), the same for every cost. Arrays of length ``n_iter + 1``.
+    """Per-iteration record of :func:`otgan.semidiscrete.newton`, the same for every cost.
+
+    Arrays of length ``n_iter + 1``; index 0 is the starting potential.
 
     Attributes
     ----------
