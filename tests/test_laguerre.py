@@ -675,3 +675,59 @@ def test_cocircular_cluster_clipped_to_a_holed_domain():
     in_hole = np.array([(c - 0.3) ** 2, (c - 0.3) * (0.6 - c), (0.6 - c) * (c - 0.3),
                         (0.6 - c) ** 2])
     np.testing.assert_allclose(D.areas, box - in_hole, rtol=0, atol=1e-12)
+
+
+def _asgd(y):
+    """``semidiscrete.asgd`` on the sites ``y`` (J, d) from a uniform sampler of [0, 1]^d: a
+    public entry that takes sites of any dimension (validated before any sampling). Only the
+    validation is under test: three steps, and a tolerance that three steps meet."""
+    from otgan import semidiscrete
+    from otgan.measures import Sampler
+
+    d = y.shape[1]
+    return semidiscrete.asgd(Sampler(lambda n, rng: rng.random((n, d))), y, batch_size=16,
+                             n_iter=3, tol=100.0, n_eval=1000, rng=0)
+
+
+@pytest.mark.hostile
+@pytest.mark.usefixtures("one_torch_thread")
+def test_repeated_one_dimensional_sites_are_refused_naming_the_pair():
+    # sites on the line: 0.7 appears at positions 1 and 3 (it used to raise an IndexError:
+    # the duplicate search read a second coordinate)
+    y = np.array([[0.3], [0.7], [0.1], [0.7], [0.9]])
+    with pytest.raises(ValueError, match=r"asgd: 'y' must hold distinct sites; y\[1\] == y\[3\] "
+                                         r"== \[0\.7\] \(1 duplicate pair\(s\)\)"):
+        _asgd(y)
+
+
+@pytest.mark.hostile
+@pytest.mark.usefixtures("one_torch_thread")
+def test_a_duplicate_pair_in_three_dimensions_is_found_past_a_site_between_them():
+    # y[1] == y[6]; y[4] shares their first two coordinates and differs in the third, so on the
+    # first two coordinates alone the three tie and stay in index order 1, 4, 6: no two equal
+    # sites are adjacent there. On all three, 4 (z = 0.1) comes first and 1, 6 are adjacent.
+    y = np.random.default_rng(5).random((8, 3))
+    y[1] = y[6] = [0.5, 0.25, 0.75]
+    y[4] = [0.5, 0.25, 0.1]
+    with pytest.raises(ValueError, match=r"'y' must hold distinct sites; y\[1\] == y\[6\] == "
+                                         r"\[0\.5, 0\.25, 0\.75\] \(1 duplicate pair\(s\)\)"):
+        _asgd(y)
+    # two duplicate pairs: the first in lexicographic order is named, (4, 7) before (1, 6)
+    y[7] = y[4]
+    with pytest.raises(ValueError, match=r"y\[4\] == y\[7\] == \[0\.5, 0\.25, 0\.1\] "
+                                         r"\(2 duplicate pair\(s\)\)"):
+        _asgd(y)
+
+
+@pytest.mark.hostile
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("d", [2, 3, 4])
+def test_distinct_sites_sharing_their_first_coordinates_are_accepted(d):
+    # all sites share x = 0.5 and three share (0.5, 0.25): they differ only in a later
+    # coordinate (or, for d = 2, in the second)
+    y = np.random.default_rng(6).random((6, d))
+    y[:, 0] = 0.5
+    if d > 2:
+        y[:3, 1] = 0.25
+    res = _asgd(y)
+    assert res.psi.shape == (6,)

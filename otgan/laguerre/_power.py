@@ -63,8 +63,12 @@ _MARGIN = 1e-12  # relative safety margin of the plane bound (rounding of its te
 
 @numba.njit(cache=True, nogil=True)
 def _select(perm, coord, lo, hi, k):
-    """Reorder perm[lo:hi] so that coord[perm[k]] is the k-th smallest, smaller (or equal)
-    values before it and larger (or equal) after it (Hoare's quickselect, median of three)."""
+    """Reorder ``perm[lo:hi]`` by ``coord`` around position ``k`` (a partial sort).
+
+    ``coord[perm[k]]`` ends as the value a full sort would put there, with smaller (or equal)
+    values before it and larger (or equal) after it (Hoare's quickselect, pivot the median of
+    three; ``lo <= k < hi``).
+    """
     while hi - lo > 1:
         mid = (lo + hi - 1) // 2
         a = coord[perm[lo]]
@@ -98,10 +102,14 @@ def _select(perm, coord, lo, hi, k):
 
 @numba.njit(cache=True, nogil=True)
 def build_tree(yx, yy, psi, leaf):
-    """kd-tree of the sites. Returns ``perm`` (tree order -> site), the node arrays ``start``,
-    ``end`` (range of ``perm``), ``child`` (first child, -1 for a leaf; the second is
-    ``child + 1``), ``parent`` (-1 for the root), ``bbox`` (n, 4) = (xmin, ymin, xmax, ymax) of the node's sites and ``pmax``
-    the largest weight in the node; node 0 is the root."""
+    """Build the kd-tree of the sites ``(yx, yy)`` with weights ``psi``.
+
+    Median splits along the wider side of each node's bounding box, leaves of at most ``leaf``
+    sites. Returns ``perm`` (tree order -> site), the node arrays ``start``, ``end`` (range of
+    ``perm``), ``child`` (first child, -1 for a leaf; the second is ``child + 1``), ``parent``
+    (-1 for the root), ``bbox`` (nodes, 4) = (xmin, ymin, xmax, ymax) of the node's sites and
+    ``pmax`` the largest weight in the node; node 0 is the root.
+    """
     J = yx.size
     perm = np.arange(J)
     cap = 2 * (J // max(leaf // 2, 1) + 1) + 1
@@ -187,9 +195,13 @@ def _box_d2(zx, zy, bx0, by0, bx1, by1):
 @numba.njit(cache=True, nogil=True)
 def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox, pmax, model,
                 xlo, ylo, xhi, yhi, nbptr, nbn, nbidx, cap, cap_out):
-    """Power cells of the sites at tree positions ``p0 <= t < p1`` (``gx, gy, gp``: coordinates
-    and weights in tree order, ``items`` the original indices and ``pos`` their inverse; the
-    tree from :func:`build_tree`), clipped to the box.
+    r"""Compute the power cells of the sites at tree positions ``p0 <= t < p1``, clipped to the box.
+
+    ``gx, gy, gp``: coordinates and weights in tree order, ``items`` the original indices and
+    ``pos`` their inverse; the tree from :func:`build_tree` with the bounds of
+    :func:`node_bounds` (``model`` with no rows: no plane bound); the box ``xlo, ylo, xhi,
+    yhi``; ``nbptr, nbn, nbidx`` the neighbours of each cell in a nearby diagram, in tree
+    positions (-1: the box), or empty arrays (no warm start).
 
     Returns ``p_done`` (the cells ``p0 <= t < p_done`` were computed: fewer than asked when a
     cell needs more than ``cap`` vertices or the output more than ``cap_out``; the caller goes
@@ -197,16 +209,19 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
     ``ptr`` into the flat arrays ``vx, vy`` (vertices, counter-clockwise) and ``lab`` (original
     index of the site that created the edge from each vertex to the next; -1 the box), the
     vertex count, and the area, first moment and second moment about ``y_i`` (polar:
-    :math:`\\int \\|x - y_i\\|^2 dx`). An empty cell has 0 vertices (a degenerate one may keep 1
+    :math:`\int \|x - y_i\|^2 dx`). An empty cell has 0 vertices (a degenerate one may keep 1
     or 2 vertices of zero area, as the half-planes leave them).
 
-    Each cell is clipped by the sites of its own leaf first (nearest first), then the tree is
-    walked upwards from that leaf, each sibling
-    subtree depth first; a node is skipped when no site in it can beat ``y_i`` at a vertex of
-    the current cell (first tested on the disc around ``y_i`` holding the cell).
+    Each cell is clipped by the sites of its own leaf first (and, with a warm start, its
+    neighbours in the nearby diagram), in order of power distance from ``y_i``; then the tree is
+    walked upwards from that leaf, each sibling subtree depth first; a node is skipped when no
+    site in it can beat ``y_i`` at a vertex of the current cell (first tested on the disc around
+    ``y_i`` holding the cell, then on the vertices with the node's largest weight, then with
+    its plane bound).
 
     No array variable is ever rebound here (numba then keeps the arrays out of reference
-    counting in the loops, which otherwise costs more than the geometry)."""
+    counting in the loops, which otherwise costs more than the geometry).
+    """
     M = p1 - p0
     use_model = model.shape[0] > 0
     ox = np.empty(cap_out)
@@ -484,9 +499,13 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
 
 
 def _cells(p0, p1, *args):
-    """:func:`cells_range` over ``p0 <= t < p1``, restarted with doubled buffers where a cell
-    or the output outgrows them; returns the parts ``(ptr, n, vx, vy, lab, area, sx, sy, i2)``
-    concatenated."""
+    """Run :func:`cells_range` over ``p0 <= t < p1``, with buffers that grow as the cells need.
+
+    Each run stops at the first cell that outgrows its buffers and the next one starts there:
+    with a working polygon twice as large when that cell was the first of its run, and an
+    output buffer sized for the cells left. Returns the parts ``(ptr, n, vx, vy, lab, area, sx,
+    sy, i2)`` concatenated (``ptr`` into the concatenated vertex arrays).
+    """
     cap, cap_out = 64, 8 * (p1 - p0) + 64
     parts = []
     while p0 < p1:
@@ -502,17 +521,20 @@ def _cells(p0, p1, *args):
     if len(parts) == 1:
         return parts[0]
     shift = np.cumsum([0] + [p[2].size for p in parts[:-1]])
-    out = [np.concatenate([p[0] + sh for p, sh in zip(parts, shift)])]
+    out = [np.concatenate([p[0] + sh for p, sh in zip(parts, shift, strict=True)])]
     out += [np.concatenate([p[k] for p in parts]) for k in range(1, 9)]
     return out
 
 
 class PowerCells:
-    """Flat result of :func:`power_cells`, per original site index ``i``: the vertices of cell
-    ``i`` are ``vx[ptr[i]:ptr[i] + n[i]]`` (likewise ``vy``, and ``lab``: the site that created
-    the edge from each vertex to the next, -1 the box); ``area``, ``sx, sy`` (first moment about
-    ``y_i``) and ``i2`` (second moment about ``y_i``); ``order``: the sites in the order their
-    cells were computed (the kd-tree's: neighbouring cells are near in it)."""
+    """Flat result of :func:`power_cells`, indexed by the original site index ``i``.
+
+    The vertices of cell ``i`` are ``vx[ptr[i]:ptr[i] + n[i]]`` (likewise ``vy``, and ``lab``:
+    the site that created the edge from each vertex to the next, -1 the box); ``area``,
+    ``sx, sy`` (first moment about ``y_i``) and ``i2`` (second moment about ``y_i``);
+    ``order``: the sites in the order their cells were computed (the kd-tree's: neighbouring
+    cells are near in it).
+    """
 
     __slots__ = ("vx", "vy", "lab", "ptr", "n", "area", "sx", "sy", "i2", "order")
 
@@ -523,11 +545,15 @@ class PowerCells:
 
 @numba.njit(cache=True, nogil=True)
 def node_bounds(perm, start, end, child, yx, yy, psi):
-    """What the walk of :func:`cells_range` bounds each node of a tree from :func:`build_tree`
-    by: ``pmax``, the largest weight of the node's sites, and ``model`` (nodes, 4), the node's
-    least-squares plane ``psi_k ~ A + gx y_k,x + gy y_k,y`` with its largest excess
-    ``e = max_k (psi_k - A - <g, y_k>)``, so that ``psi_k <= A + <g, y_k> + e`` on the node
-    (``g = 0`` for a node whose sites are collinear). Cost: about ``J log J``."""
+    """Compute the bounds of the weights on each node of a tree from :func:`build_tree`.
+
+    The walk of :func:`cells_range` bounds each node by ``pmax``, the largest weight of the
+    node's sites, and by ``model`` (nodes, 4) = ``(A, gx, gy, e)``: the node's least-squares
+    plane ``psi_k ~ A + gx y_k,x + gy y_k,y`` with its largest excess
+    ``e = max(0, max_k (psi_k - A - <g, y_k>))``, so that ``psi_k <= A + <g, y_k> + e`` on the
+    node (``g = 0`` for a node of fewer than 3 sites or of (nearly) collinear sites). Cost:
+    about ``J log J``.
+    """
     nn = start.size
     pmax = np.empty(nn)
     model = np.zeros((nn, 4))
@@ -587,9 +613,11 @@ def node_bounds(perm, start, end, child, yx, yy, psi):
 
 
 class PowerTree:
-    """The kd-tree of fixed sites (:func:`build_tree`), built once and reused for every potential
-    (Newton computes many diagrams of the same sites: only the nodes' bounds change,
-    :func:`node_bounds`). Owned by the diagram factory of :mod:`otgan.laguerre`."""
+    """The kd-tree of fixed sites (:func:`build_tree`), built once and reused for every potential.
+
+    Newton computes many diagrams of the same sites: only the nodes' bounds change
+    (:func:`node_bounds`). Owned by the diagram factory of :mod:`otgan.laguerre`.
+    """
 
     __slots__ = ("yx", "yy", "leaf", "arrays")
 
@@ -600,8 +628,11 @@ class PowerTree:
         self.arrays = None  # built on the first call (it needs a psi)
 
     def nodes(self, psi):
-        """``(perm, start, end, child, parent, bbox, pmax, model)`` for the weights ``psi``
-        (:func:`build_tree`, :func:`node_bounds`)."""
+        """Return ``(perm, start, end, child, parent, bbox, pmax, model)`` for the weights ``psi``.
+
+        The tree (:func:`build_tree`) is built on the first call; the bounds
+        (:func:`node_bounds`) are computed for each ``psi``.
+        """
         if self.arrays is None:
             self.arrays = build_tree(self.yx, self.yy, psi, self.leaf)
         perm, start, end, child, parent, bbox, _ = self.arrays
@@ -610,7 +641,8 @@ class PowerTree:
 
 
 def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF, tree=None, near=None):
-    """Power cells of the sites (yx, yy) with weights ``psi`` clipped to
+    """Compute the power cells of the sites ``(yx, yy)`` with weights ``psi``, clipped to ``box``.
+
     ``box = (xlo, ylo, xhi, yhi)``; returns a :class:`PowerCells`. ``tree``: a
     :class:`PowerTree` of these sites (built here, for this call only, if not given).
     ``near``: the :class:`PowerCells` of the same sites under nearby weights (the last Newton
@@ -647,7 +679,7 @@ def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF, tree=None, near=N
 
     parts = kernel_map(run, nthr)
     shift = np.cumsum([0] + [p[2].size for p in parts[:-1]])
-    ptr_t = np.concatenate([p[0] + sh for p, sh in zip(parts, shift)])
+    ptr_t = np.concatenate([p[0] + sh for p, sh in zip(parts, shift, strict=True)])
     vx, vy, lab = (np.concatenate([p[k] for p in parts]) for k in (2, 3, 4))
     out = [np.empty(J, dtype=np.int64), np.empty(J, dtype=np.int64)]
     out[0][perm] = ptr_t
@@ -662,10 +694,13 @@ def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF, tree=None, near=N
 
 @numba.njit(cache=True, nogil=True)
 def edge_pairs(ptr, n, vx, vy, lab, order):
-    """The edges between cells: for every vertex ``v`` of cell ``i`` whose edge to the next
-    vertex was created by site ``j >= 0``: ``ei = i``, ``ej = j``, the segment ``(x0, y0, x1,
-    y1)``, and ``rev``: the index of the same edge seen from cell ``j`` (-1 if cell ``j`` has no
-    edge created by ``i``). The cells are listed in ``order`` (the kernel's: memory-local)."""
+    """List the edges between cells.
+
+    For every vertex ``v`` of cell ``i`` whose edge to the next vertex was created by site
+    ``j >= 0``: ``ei = i``, ``ej = j``, the segment ``(x0, y0, x1, y1)``, and ``rev``: the index
+    of the same edge seen from cell ``j`` (-1 if cell ``j`` has no edge created by ``i``). The
+    cells are listed in ``order`` (the kernel's: memory-local).
+    """
     J = n.size
     m = 0
     for t in range(J):
@@ -708,9 +743,12 @@ def edge_pairs(ptr, n, vx, vy, lab, order):
 
 @numba.njit(cache=True, nogil=True)
 def symmetric_csr(ei, ej, val, rev, J):
-    """CSR arrays (indptr, indices, data) of the symmetric matrix with entries
-    ``max(val[e], val[rev[e]])`` at (ei, ej) and (ej, ei); non-positive entries dropped.
-    Column indices are sorted within each row."""
+    """Return the CSR arrays (indptr, indices, data) of the symmetric matrix of edge values.
+
+    Its entries are ``max(val[e], val[rev[e]])`` at (ei, ej) and (ej, ei) (``val[e]`` alone
+    where ``rev[e] == -1``); non-positive entries dropped. Column indices are sorted within
+    each row.
+    """
     m = ei.size
     cnt = np.zeros(J + 1, np.int64)
     keep = np.zeros(m, np.bool_)
@@ -762,9 +800,12 @@ def symmetric_csr(ei, ej, val, rev, J):
 
 @numba.njit(cache=True, nogil=True)
 def gather(ptr, n, vx, vy, idx):
-    """The vertices of the cells ``idx`` one after the other: coordinates (sum n, 2) and the
-    cell count of each vertex block, for ``shapely.linearrings(coords, indices=...)``; also
-    each cell's bounding box (len(idx), 4) = (xmin, ymin, xmax, ymax)."""
+    """Gather the vertices of the cells ``idx`` one after the other.
+
+    Returns their coordinates (sum n, 2), the position in ``idx`` of the cell of each vertex
+    (for ``shapely.linearrings(coords, indices=...)``) and each cell's bounding box
+    (len(idx), 4) = (xmin, ymin, xmax, ymax).
+    """
     tot = 0
     for t in range(idx.size):
         tot += n[idx[t]]

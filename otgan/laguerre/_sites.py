@@ -35,11 +35,10 @@ def check_sites(y, psi, where):
 def check_distinct(y, where):
     """Raise a ValueError naming ``where`` and a pair of equal sites of ``y``, if any.
 
-    ``y`` is a numpy float64 array (J, 2). Duplicates are found by sorting (no pairwise
-    distances) on the first two coordinates, and the pair named is the first in lexicographic
-    order. Only those two coordinates are sorted on: for ``d > 2`` a duplicate pair with
-    another site between them in that order is missed, and ``d = 1`` sites with a repeated
-    value raise an IndexError.
+    ``y`` is a numpy float64 array (J, d), any ``d >= 1``. Duplicates are found by sorting (no
+    pairwise distances): the sites that share their first coordinate with another are sorted
+    lexicographically on all ``d`` coordinates, which makes equal sites adjacent, and the pair
+    named is the first in lexicographic order.
     """
     order = np.argsort(y[:, 0], kind="stable")
     xs = y[order, 0]
@@ -47,7 +46,7 @@ def check_distinct(y, where):
     if same_x.size == 0:  # all abscissae distinct (the usual case): no duplicate
         return
     cand = np.unique(np.concatenate([order[same_x], order[same_x + 1]]))
-    sub = cand[np.lexsort((y[cand, 1], y[cand, 0]))]
+    sub = cand[np.lexsort(y[cand].T[::-1])]  # keys: the last is the primary one
     ys = y[sub]
     dup = np.flatnonzero((ys[1:] == ys[:-1]).all(axis=1))
     if dup.size:

@@ -1,12 +1,12 @@
-r"""Power cells (the quadratic cost): :class:`LaguerreDiagram` and its factory
-:class:`PowerDiagrams`.
+r"""Power cells of the quadratic cost: :class:`LaguerreDiagram` and :class:`PowerDiagrams`.
 
 For sites :math:`y_j \in \mathbf R^2` and weights :math:`\psi_j`, the Laguerre cell of
 :math:`y_j` for :math:`c(x, y) = \|x - y\|^2` is the convex polygon (before clipping to a
 non-convex domain) :math:`\{x : \langle x - y_j, y_k - y_j\rangle \le \frac12 (\|y_k - y_j\|^2 +
 \psi_j - \psi_k)\ \forall k\}`. The cells are built by the numba kernel of
-:mod:`otgan.laguerre._power` (half-plane clipping in the frame of each site, a kd-tree walk with
-per-node largest weights); cells crossing the boundary of a non-rectangular domain are then
+:mod:`otgan.laguerre._power` (half-plane clipping in the frame of each site, a kd-tree walk that
+bounds each node by the largest weight of its sites and by its least-squares plane of
+:math:`\psi`); cells crossing the boundary of a non-rectangular domain are then
 intersected with it by shapely. The Jacobian weights are
 :math:`W_{ij} = \int_{L_i \cap L_j} \rho\, ds / (2 \|y_i - y_j\|)`.
 """
@@ -35,8 +35,28 @@ class LaguerreDiagram(CellDiagram):
     r"""A Laguerre (power) diagram clipped to a domain, with exact cell integrals.
 
     All attributes are numpy arrays or scipy sparse matrices (a diagram is a geometric object,
-    computed in float64 on the CPU). ``J`` is the number of sites. It meets the
-    :class:`~otgan.laguerre.CellDiagram` contract.
+    computed in float64 on the CPU). ``J`` is the number of sites. Made by
+    :class:`PowerDiagrams` (or :func:`otgan.laguerre.diagram` with the quadratic cost), not by
+    hand. It meets the :class:`~otgan.laguerre.CellDiagram` contract.
+
+    Parameters
+    ----------
+    y, psi, domain, measure, areas, centroids, empty, masses
+        The attributes of the same names (below).
+    barycenters, moments
+        The attributes of the same names (below).
+    _cells : otgan.laguerre._power.PowerCells
+        The power cells clipped to the bounding box of the domain (vertices, the site that
+        created each edge, areas and moments), as the numba kernel computed them: the source of
+        :attr:`box_masses`, :attr:`box_weights` and :attr:`polygons`.
+    _clipped : dict
+        Site index -> shapely geometry: the cells not entirely inside a non-rectangular domain,
+        intersected with it (empty for a rectangular domain).
+    _edge_fn : callable
+        ``() -> dict``, the table of the cells' directed edges, called on the first access to
+        :attr:`adjacency`, :attr:`edge_mass`, :attr:`weights` or :attr:`box_weights` (a diagram
+        used for its masses alone, e.g. a trial step of Newton's line search, never builds it);
+        None in an unpickled diagram, whose edge matrices were built before pickling.
 
     Attributes
     ----------
@@ -70,6 +90,12 @@ class LaguerreDiagram(CellDiagram):
     weights : scipy.sparse.csr_matrix (J, J)
         ``edge_mass_ij / (2 ||y_i - y_j||)``: the Jacobian of the masses is
         ``jacobian() = diag(W 1) - W`` (:math:`\partial \mu(L_i) / \partial \psi_j = -W_{ij}`).
+    box_masses : (J,)
+        Areas of the cells clipped to the bounding box ``B`` of the domain, over ``|B|``: their
+        masses under the uniform probability on ``B`` (continuation).
+    box_weights : scipy.sparse.csr_matrix (J, J)
+        The Jacobian weights of ``box_masses``: the lengths of the edges shared by the
+        box-clipped cells over ``2 |B| ||y_i - y_j||``.
     polygons : (J,) object array of shapely geometries
         The cells (a Polygon, or a MultiPolygon when a non-convex domain splits a cell; an empty
         Polygon for empty cells). Built on first access.
@@ -99,11 +125,22 @@ class LaguerreDiagram(CellDiagram):
 
     @cached_property
     def adjacency(self) -> sp.csr_matrix:
+        r"""Lengths of the shared edges (csr (J, J), symmetric): :math:`|L_i \cap L_j|` in D.
+
+        Edges shorter than ``1e-13`` times the diagonal of the domain's bounding box (cells that
+        touch at a vertex, ties) are not adjacencies. Built on first access.
+        """
         e = self._edges
         return _sym(e["ei"], e["ej"], e["elen"], e["rev"], self.y.shape[0])
 
     @cached_property
     def edge_mass(self) -> sp.csr_matrix:
+        r"""Masses :math:`\int_{L_i \cap L_j} \rho\, ds` of the shared edges (csr (J, J)).
+
+        Symmetric: ``adjacency / |D|`` under the uniform measure of the domain, else the
+        measure's line integrals along the edges (clipped to the domain). Built on first
+        access.
+        """
         e = self._edges
         if e["mass"] is None:
             return self.adjacency / self.measure.area
@@ -111,15 +148,29 @@ class LaguerreDiagram(CellDiagram):
 
     @cached_property
     def weights(self) -> sp.csr_matrix:
+        r"""The Jacobian weights :math:`W_{ij} = \int_{L_i \cap L_j} \rho\, ds / (2 \|y_i - y_j\|)`.
+
+        A csr (J, J) matrix, symmetric and non-negative: :math:`\partial \mu(L_i) / \partial
+        \psi_j = -W_{ij}` for :math:`i \ne j`, and :meth:`jacobian` is their Laplacian.
+        """
         return _over_distance(self.edge_mass, self.y)
 
     @cached_property
     def box_masses(self) -> np.ndarray:
+        """Masses (J,) of the cells clipped to the domain's bounding box ``B``, under U(B).
+
+        ``U(B)`` is the uniform probability on ``B`` (continuation): the areas of the
+        box-clipped cells over the area of ``B``.
+        """
         x0, y0, x1, y1 = self.domain.bounds
         return self._cells.area / ((x1 - x0) * (y1 - y0))
 
     @cached_property
     def box_weights(self) -> sp.csr_matrix:
+        """The Jacobian weights (csr, (J, J)) of :attr:`box_masses`.
+
+        The edges' lengths inside ``B`` over ``2 |B| ||y_i - y_j||``. Built on first access.
+        """
         x0, y0, x1, y1 = self.domain.bounds
         e = self._edges
         E = _sym(e["ei"], e["ej"], e["box_len"] / ((x1 - x0) * (y1 - y0)), e["rev"],
@@ -128,6 +179,12 @@ class LaguerreDiagram(CellDiagram):
 
     @cached_property
     def polygons(self) -> np.ndarray:
+        """The cells as a (J,) object array of shapely geometries.
+
+        A Polygon, or a MultiPolygon when a non-convex domain splits a cell; an empty Polygon
+        for an empty cell. Built when first needed (from the kernel's vertices, and the cells
+        already intersected with a non-rectangular domain).
+        """
         J = self.y.shape[0]
         out = np.empty(J, dtype=object)
         simple = (self._cells.n >= 3) & ~self.empty
@@ -142,7 +199,12 @@ class LaguerreDiagram(CellDiagram):
         return out
 
     def __getstate__(self):
-        # pickling: the edge tables are built now (their builder is a closure), then dropped
+        """Return the state to pickle: the edge matrices, built now, without their builder.
+
+        The builder of the edge table is a closure, which does not pickle; the unpickled
+        diagram has :attr:`adjacency`, :attr:`edge_mass`, :attr:`weights`, :attr:`box_masses`
+        and :attr:`box_weights` already.
+        """
         for name in ("adjacency", "edge_mass", "weights", "box_masses", "box_weights"):
             getattr(self, name)
         state = dict(self.__dict__)
@@ -162,12 +224,13 @@ def _over_distance(E, y):
 
 
 def _polys(cells, idx):
-    """shapely polygons of the box-clipped cells ``idx`` (at least 3 vertices each).
+    """Return the shapely polygons of the box-clipped cells ``idx`` (at least 3 vertices each).
 
     A cell is convex, but where several sites are cocircular its vertices can repeat within
     rounding (all the cells meet at one point), which can make the ring cross itself by
     1e-17; such rings are repaired (``shapely.make_valid``, keeping the polygonal part), or
-    shapely's intersection with a domain would be wrong."""
+    shapely's intersection with a domain would be wrong.
+    """
     coords, owner, _ = gather(cells.ptr, cells.n, cells.vx, cells.vy, idx)
     polys = shapely.polygons(shapely.linearrings(coords, indices=owner))
     bad = np.flatnonzero(~shapely.is_valid(polys))
@@ -184,18 +247,20 @@ def _is_box(dom):
 
 
 class PowerDiagrams:
-    """The power diagrams of fixed sites in a fixed domain under a fixed measure, for any
-    potential: ``PowerDiagrams(y, domain, measure)(psi)`` is a :class:`LaguerreDiagram`.
+    r"""The power diagrams of fixed sites in a fixed domain under a measure, for any potential.
 
-    The factory owns the kd-tree of the sites and the domain's boundary index, built once:
-    Newton calls it for every iterate of the same sites.
+    ``PowerDiagrams(y, domain, measure)(psi)`` is a :class:`LaguerreDiagram`. The factory owns
+    the kd-tree of the sites and the domain's boundary index, built once: Newton calls it for
+    every iterate of the same sites.
 
     Parameters
     ----------
     y : numpy float64 array (J, 2)
         Distinct sites (validated by the caller: :func:`otgan.laguerre.diagram` does it).
     domain : shapely Polygon or MultiPolygon
+        The domain ``D`` the cells are clipped to (in practice the measure's).
     measure : otgan.measures.DensityMeasure
+        The source :math:`\mu` whose masses, moments and edge masses the cells carry.
     """
 
     cost = "sqeuclidean"
@@ -217,19 +282,53 @@ class PowerDiagrams:
         self.image_cells = self.box and on_domain and isinstance(measure, ImageDensity)
 
     def with_measure(self, measure):
-        """The factory of the same sites and domain under another measure, sharing the
-        kd-tree (a continuation changes the measure, not the sites)."""
+        """Return the factory of the same sites and domain under another measure.
+
+        The kd-tree of the sites is shared (a continuation changes the measure, not the
+        sites).
+
+        Parameters
+        ----------
+        measure : otgan.measures.DensityMeasure
+            The other source measure.
+
+        Returns
+        -------
+        PowerDiagrams
+            A new factory with this one's kd-tree (this one is unchanged).
+        """
         other = PowerDiagrams(self.y, self.domain, measure)
         other.tree = self.tree
         return other
 
     def __call__(self, psi, where="laguerre.diagram", near=None) -> LaguerreDiagram:
-        """The diagram of the potential ``psi`` (numpy float64 (J,)).
+        """Compute the power diagram of the factory's sites for the potential ``psi``.
 
-        ``near``: a diagram of the same sites at a nearby potential (Newton's current iterate,
-        when it tries a step), a warm start of the cell search: the cells are the same, their
-        vertices can differ by rounding (the half-planes are clipped in another order).
-        ``where`` names the public function in error messages.
+        Parameters
+        ----------
+        psi : numpy float64 array (J,)
+            The potential (validated by the caller).
+        where : str, default "laguerre.diagram"
+            The public function that the error messages name.
+        near : LaguerreDiagram, optional
+            A diagram of the same sites at a nearby potential (Newton's current iterate, when
+            it tries a step): a warm start of the cell search, which first clips each cell by
+            its neighbours in ``near``. The cells are the same as without it; their vertices
+            can differ by rounding (the half-planes are clipped in another order).
+
+        Returns
+        -------
+        LaguerreDiagram
+            The cells clipped to the domain and their integrals under the factory's measure;
+            the edge matrices (:attr:`LaguerreDiagram.adjacency`, ``weights``, ...) are built
+            on first access.
+
+        Raises
+        ------
+        TypeError
+            If ``near`` is not a :class:`LaguerreDiagram` of ``J`` sites.
+        otgan.errors.GeometryError
+            If the power-cell construction fails (not expected).
         """
         yn, pn, dom, measure = self.y, psi, self.domain, self.measure
         J = yn.shape[0]
@@ -274,7 +373,7 @@ class PowerDiagrams:
                 areas[xrows] = ca
                 first[xrows] = cf
                 second[xrows] = cs
-                clipped = dict(zip(xrows.tolist(), cut))
+                clipped = dict(zip(xrows.tolist(), cut, strict=True))
         bbox_area = (bx1 - bx0) * (by1 - by0)
         # edges shorter than the float64 resolution of the geometry (cells touching at a
         # vertex, ties) are not adjacencies
@@ -288,9 +387,12 @@ class PowerDiagrams:
         same_uniform = self.same_uniform
 
         def edge_table():
-            """The directed edges (cell ei, created by site ej), the same edge seen from ej
-            (rev), the segments, their lengths in the domain and in its bounding box, and a
-            function giving their masses (None: the uniform measure of the domain)."""
+            """Return the table of the cells' directed edges.
+
+            The directed edges (cell ei, created by site ej), the same edge seen from ej
+            (rev), their lengths in the domain and in its bounding box, and a function giving
+            their masses (None: the uniform measure of the domain).
+            """
             ei, ej, seg4, rev = edge_pairs(cells.ptr, n, cells.vx, cells.vy, cells.lab,
                                            cells.order)
             seg = seg4.reshape(-1, 2, 2)
@@ -364,15 +466,18 @@ class PowerDiagrams:
 
 
 def _sym(ei, ej, v, rev, J):
-    """Symmetric csr matrix from the values on directed edges (each shared edge is seen by
-    both cells; the larger of the two values is kept, zero entries dropped)."""
+    """Return the symmetric csr matrix of values on directed edges.
+
+    Each shared edge is seen by both cells; the larger of the two values is kept, entries that
+    are not positive are dropped.
+    """
     indptr, indices, data = symmetric_csr(ei, ej, np.ascontiguousarray(v, dtype=np.float64),
                                           rev, J)
     return sp.csr_matrix((data, indices, indptr), shape=(J, J))
 
 
 def _boundary_segments(dom):
-    """The boundary of a polygonal domain as an array of two-point LineStrings."""
+    """Return the boundary of a polygonal domain as an array of two-point LineStrings."""
     rings = shapely.get_rings(shapely.get_parts(dom))
     coords, ring = shapely.get_coordinates(rings, return_index=True)
     same = ring[1:] == ring[:-1]
