@@ -132,6 +132,27 @@ class CellDiagram(abc.ABC):
         """
         return laplacian(self.regularised(eps)[1])
 
+    def regularised_masses(self, eps):
+        r"""Return the masses of the cells under the regularised source of :meth:`regularised`.
+
+        ``(1 - eps) * masses + eps * box_masses``, without the Jacobian weights (a trial step of
+        a line search needs the masses alone, and the weights cost the edges of the cells).
+
+        Parameters
+        ----------
+        eps : float
+            The weight of :math:`U(B)` (between 0 and 1).
+
+        Returns
+        -------
+        numpy float64 array (J,)
+            The masses of the cells under :math:`(1 - \varepsilon) \mu + \varepsilon U(B)`.
+        """
+        masses = np.asarray(self.masses, dtype=np.float64)
+        if eps == 0.0:
+            return masses
+        return (1.0 - eps) * masses + eps * self.box_masses
+
     def regularised(self, eps):
         r"""Return the masses and Jacobian weights of the cells under a regularised source.
 
@@ -154,10 +175,9 @@ class CellDiagram(abc.ABC):
             Their Jacobian weights (:meth:`jacobian` is their Laplacian).
         """
         if eps == 0.0:
-            return np.asarray(self.masses, dtype=np.float64), self.weights
-        return ((1.0 - eps) * np.asarray(self.masses, dtype=np.float64)
-                + eps * self.box_masses, ((1.0 - eps) * self.weights
-                                          + eps * self.box_weights).tocsr())
+            return self.regularised_masses(eps), self.weights
+        return self.regularised_masses(eps), ((1.0 - eps) * self.weights
+                                              + eps * self.box_weights).tocsr()
 
     def semi_dual(self, nu) -> float:
         r"""Return the exact semi-dual at this diagram's potential.

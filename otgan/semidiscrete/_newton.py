@@ -175,6 +175,7 @@ _BLUR_ITER = 30  # at most this many Newton iterations per blurred stage
 _BLUR_FLOOR = 1e-3  # each blurred image is lifted by this fraction of its mean (no zeros)
 _BLUR_REG = 1e-6  # share of the box's weights in the image's Newton systems after the ladder
 _BLUR_SKIP = 5.0  # a positive image skips the ladder when its start is within this error
+_LADDER_STARVED = 0.01  # a rung is fair enough with at most this share of starved cells
 _LOG_SWITCH = 2.0  # Newton on log G = log nu while the stage's error is above this
 
 
@@ -184,6 +185,56 @@ def _blurred(mu, sigma):
     sigma."""
     img = gaussian_filter(mu.weights, sigma, mode="reflect", truncate=4.0)
     return measures.ImageDensity(img + _BLUR_FLOOR * img.mean(), extent=mu.extent)
+
+
+def _fair_enough(masses, nu, first):
+    """Whether a rung of the blur ladder can start from these cells. The first rung: no cell
+    is empty and at most 1 % of them (at least one) hold less than a tenth of their target
+    mass (sites drawn from the image itself start on it). The next rungs, reached from cells
+    fair under a wider blur: every cell holds a tenth of its target and none more than twice
+    it (the linear model of the masses then holds across the image's edges)."""
+    if first:
+        starved = int(np.count_nonzero(masses < _FAIR * nu))
+        return bool(np.all(masses > 0)) and starved <= max(1, _LADDER_STARVED * masses.size)
+    return bool(np.all(masses >= _FAIR * nu)) and _rel_errors(masses, nu)[0] <= 1.0
+
+
+class _Ladder:
+    """The blurred images of an image source (blurs ``_BLUR_MIN * 2^k <= _BLUR_START`` pixels),
+    their diagram factories (sharing the search tree), and the choice of the next rung."""
+
+    def __init__(self, mu, run):
+        self.mu, self.run = mu, run
+        self.sigmas = [_BLUR_MIN * 2.0**k for k in range(int(np.log2(_BLUR_START / _BLUR_MIN))
+                                                          + 1)]
+        self._factories = {}
+
+    def factory(self, sigma):
+        if sigma not in self._factories:
+            self._factories[sigma] = self.run.factory(_blurred(self.mu, sigma))
+        return self._factories[sigma]
+
+    def next(self, psi, D, below):
+        """The least blur ``< below`` under which the cells of ``psi`` are fair enough
+        (:func:`_fair_enough`, the first rung when ``below`` is above the ladder; 0: the image
+        itself, whose diagram ``D`` is given), found by bisection over the ladder (fairness
+        grows with the blur); the widest rung below ``below`` if none is."""
+        nu = self.run.problem.nu
+        first = below > self.sigmas[-1]
+        if _fair_enough(np.asarray(D.masses, dtype=np.float64), nu, first):
+            return 0.0
+        rungs = [sg for sg in self.sigmas if sg < below]
+        if not rungs:
+            return 0.0
+        lo, hi = -1, len(rungs) - 1  # rungs[hi] is the answer unless a smaller one is fair
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            masses = np.asarray(self.factory(rungs[mid])(psi, near=D).masses, dtype=np.float64)
+            if _fair_enough(masses, nu, first):
+                hi = mid
+            else:
+                lo = mid
+        return rungs[hi]
 
 
 class _Run:
@@ -278,7 +329,7 @@ class _Run:
                 for _ in range(max_halvings + 1):
                     psi_try = psi + alpha * d
                     D_try = diagram(psi_try, near=D)  # D: a warm start of the search
-                    G_try = D_try.regularised(eps)[0]
+                    G_try = D_try.regularised_masses(eps)
                     low = G_try < floor
                     if not low.any() and merit(G_try) <= (1.0 - 0.5 * alpha) * norm0:
                         accepted = True
@@ -334,19 +385,19 @@ def run(problem: Problem, options: NewtonOptions, psi0=None) -> SemiDiscreteResu
     if isinstance(mu, measures.ImageDensity) and err > tol and (
             _has_zeros(mu) or not fair or err > _BLUR_SKIP):
         # an image, cells far from their targets: a ladder of blurred images, each solved
-        # loosely from the last potential, until the image's own cells are fair
-        sigma = _BLUR_START
-        while sigma >= _BLUR_MIN and R.n_iter < max_iter:
-            blurred = R.factory(_blurred(mu, sigma))
+        # loosely from the last potential; each rung is the least blurred image under which the
+        # current cells are fair (the image itself ends it)
+        ladder = _Ladder(mu, R)
+        sigma = ladder.next(psi, D, _BLUR_START * 2)
+        while sigma > 0.0 and R.n_iter < max_iter:
+            blurred = ladder.factory(sigma)
             psi, _ = R.stage(blurred, psi, blurred(psi), 0.0, _BLUR_TOL,
                              min(max_iter, R.n_iter + _BLUR_ITER), blur=sigma)
             R.stalled = False
             D = diagram(psi)
-            masses = np.asarray(D.masses, dtype=np.float64)
-            err = _rel_errors(masses, nun)[0]
-            if np.all(masses >= _FAIR * nun) and err <= 1.0:
-                break
-            sigma /= 2
+            sigma = ladder.next(psi, D, sigma)
+        masses = np.asarray(D.masses, dtype=np.float64)
+        err = _rel_errors(masses, nun)[0]
         # then Newton on the image itself, without the box-mixing continuation (it would push
         # the cells over black pixels to mass nu / eps); separate blobs stay joined by a
         # vanishing share of the box's weights in the Newton systems
