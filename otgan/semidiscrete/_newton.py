@@ -172,7 +172,7 @@ _BLUR_START = 32.0  # the widest blur of the image ladder, in pixels
 _BLUR_MIN = 0.5  # the narrowest blur before the image itself
 _BLUR_TOL = 0.5  # the relative mass error each blurred stage is solved to
 _BLUR_ITER = 30  # at most this many Newton iterations per blurred stage
-_BLUR_FLOOR = 1e-3  # each blurred image is lifted by this fraction of its mean (no zeros)
+_BLUR_FLOOR = 1e-3  # the widest blurred image is lifted by this fraction of its mean (no zeros)
 _BLUR_REG = 1e-6  # share of the box's weights in the image's Newton systems after the ladder
 _BLUR_SKIP = 5.0  # a positive image skips the ladder when its start is within this error
 _LADDER_STARVED = 0.01  # a rung is fair enough with at most this share of starved cells
@@ -181,10 +181,13 @@ _LOG_SWITCH = 2.0  # Newton on log G = log nu while the stage's error is above t
 
 def _blurred(mu, sigma):
     """The image density blurred by a Gaussian of ``sigma`` pixels (reflected at the edges)
-    and lifted by a thousandth of its mean: positive everywhere, close to mu for small
-    sigma."""
+    and lifted by ``_BLUR_FLOOR * sigma / _BLUR_START`` of its mean: positive everywhere, close
+    to mu for small sigma."""
     img = gaussian_filter(mu.weights, sigma, mode="reflect", truncate=4.0)
-    return measures.ImageDensity(img + _BLUR_FLOOR * img.mean(), extent=mu.extent)
+    # the lift shrinks with the blur: on the narrow rungs a cell cannot hold its mass from the
+    # lift over a black region (it would have no mass on the image itself)
+    floor = _BLUR_FLOOR * sigma / _BLUR_START
+    return measures.ImageDensity(img + floor * img.mean(), extent=mu.extent)
 
 
 def _fair_enough(masses, nu, first):
@@ -217,24 +220,31 @@ class _Ladder:
     def next(self, psi, D, below):
         """The least blur ``< below`` under which the cells of ``psi`` are fair enough
         (:func:`_fair_enough`, the first rung when ``below`` is above the ladder; 0: the image
-        itself, whose diagram ``D`` is given), found by bisection over the ladder (fairness
-        grows with the blur); the widest rung below ``below`` if none is."""
+        itself, whose diagram ``D`` is given, when its cell graph is also connected: separate
+        blobs exchange mass only through cells reaching across the gap, which the blurred
+        images create), found by going down the ladder from the widest rung below ``below``
+        while the next narrower one is fair (each test costs a diagram, each rung skipped saves
+        a stage)."""
         nu = self.run.problem.nu
         first = below > self.sigmas[-1]
-        if _fair_enough(np.asarray(D.masses, dtype=np.float64), nu, first):
-            return 0.0
+        if (_fair_enough(np.asarray(D.masses, dtype=np.float64), nu, first)
+                and components(D.weights)[0] == 1):
+            return 0.0  # the image itself (its cell graph connected: mass can flow)
         rungs = [sg for sg in self.sigmas if sg < below]
         if not rungs:
             return 0.0
-        lo, hi = -1, len(rungs) - 1  # rungs[hi] is the answer unless a smaller one is fair
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            masses = np.asarray(self.factory(rungs[mid])(psi, near=D).masses, dtype=np.float64)
-            if _fair_enough(masses, nu, first):
-                hi = mid
-            else:
-                lo = mid
-        return rungs[hi]
+        if first and components(D.weights)[0] > 1:
+            # separate blobs: their exchange of mass is settled on the widest blur, where the
+            # cells reaching across the gaps carry mass
+            return rungs[-1]
+        k = len(rungs) - 1  # the widest rung below, unless narrower ones are fair too
+        while k > 0:
+            masses = np.asarray(self.factory(rungs[k - 1])(psi, near=D).masses,
+                                dtype=np.float64)
+            if not _fair_enough(masses, nu, first):
+                break
+            k -= 1
+        return rungs[k]
 
 
 class _Run:
