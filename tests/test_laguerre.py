@@ -560,7 +560,7 @@ def test_kernel_restarts_when_a_cell_outgrows_its_buffers():
     psi = np.zeros(len(y))
     perm, start, end, child, parent, bbox, _ = build_tree(y[:, 0].copy(), y[:, 1].copy(),
                                                           psi, 8)
-    pmax, model = node_bounds(perm, start, end, child, y[:, 0].copy(), y[:, 1].copy(), psi)
+    pmax, model = node_bounds(start, end, child, y[perm, 0], y[perm, 1], psi[perm])
     gx, gy, gp = y[perm, 0], y[perm, 1], psi[perm]
     pos = np.empty(len(y), dtype=np.int64)
     pos[perm] = np.arange(len(y))

@@ -544,15 +544,16 @@ class PowerCells:
 
 
 @numba.njit(cache=True, nogil=True)
-def node_bounds(perm, start, end, child, yx, yy, psi):
+def node_bounds(start, end, child, gx, gy, gp):
     """Compute the bounds of the weights on each node of a tree from :func:`build_tree`.
 
-    The walk of :func:`cells_range` bounds each node by ``pmax``, the largest weight of the
-    node's sites, and by ``model`` (nodes, 4) = ``(A, gx, gy, e)``: the node's least-squares
-    plane ``psi_k ~ A + gx y_k,x + gy y_k,y`` with its largest excess
-    ``e = max(0, max_k (psi_k - A - <g, y_k>))``, so that ``psi_k <= A + <g, y_k> + e`` on the
-    node (``g = 0`` for a node of fewer than 3 sites or of (nearly) collinear sites). Cost:
-    about ``J log J``.
+    ``gx, gy, gp``: the sites' coordinates and weights in tree order (``yx[perm]``...), so that
+    every node's sites are contiguous. The walk of :func:`cells_range` bounds each node by
+    ``pmax``, the largest weight of the node's sites, and by ``model`` (nodes, 4) =
+    ``(A, gx, gy, e)``: the node's least-squares plane ``psi_k ~ A + gx y_k,x + gy y_k,y`` with
+    its largest excess ``e = max(0, max_k (psi_k - A - <g, y_k>))``, so that
+    ``psi_k <= A + <g, y_k> + e`` on the node (``g = 0`` for a node of fewer than 3 sites or of
+    (nearly) collinear sites). Cost: three passes over each node's sites, about ``3 J log J``.
     """
     nn = start.size
     pmax = np.empty(nn)
@@ -566,10 +567,9 @@ def node_bounds(perm, start, end, child, yx, yy, psi):
         my = 0.0
         mp = 0.0
         for t in range(s0, s1):
-            k = perm[t]
-            mx += yx[k]
-            my += yy[k]
-            mp += psi[k]
+            mx += gx[t]
+            my += gy[t]
+            mp += gp[t]
         mx /= m
         my /= m
         mp /= m
@@ -579,35 +579,33 @@ def node_bounds(perm, start, end, child, yx, yy, psi):
         sxp = 0.0
         syp = 0.0
         for t in range(s0, s1):
-            k = perm[t]
-            dx = yx[k] - mx
-            dy = yy[k] - my
-            dp = psi[k] - mp
+            dx = gx[t] - mx
+            dy = gy[t] - my
+            dp = gp[t] - mp
             sxx += dx * dx
             sxy += dx * dy
             syy += dy * dy
             sxp += dx * dp
             syp += dy * dp
         det = sxx * syy - sxy * sxy
-        gx = 0.0
-        gy = 0.0
+        ax = 0.0
+        ay = 0.0
         if m >= 3 and det > 1e-12 * sxx * syy:
-            gx = (syy * sxp - sxy * syp) / det
-            gy = (sxx * syp - sxy * sxp) / det
-        A = mp - gx * mx - gy * my
+            ax = (syy * sxp - sxy * syp) / det
+            ay = (sxx * syp - sxy * sxp) / det
+        A = mp - ax * mx - ay * my
         e = 0.0
         pm = -np.inf
         if ch >= 0:
             pm = max(pmax[ch], pmax[ch + 1])
         for t in range(s0, s1):
-            k = perm[t]
-            e = max(e, psi[k] - A - gx * yx[k] - gy * yy[k])
+            e = max(e, gp[t] - A - ax * gx[t] - ay * gy[t])
             if ch < 0:
-                pm = max(pm, psi[k])
+                pm = max(pm, gp[t])
         pmax[node] = pm
         model[node, 0] = A
-        model[node, 1] = gx
-        model[node, 2] = gy
+        model[node, 1] = ax
+        model[node, 2] = ay
         model[node, 3] = e
     return pmax, model
 
@@ -636,7 +634,8 @@ class PowerTree:
         if self.arrays is None:
             self.arrays = build_tree(self.yx, self.yy, psi, self.leaf)
         perm, start, end, child, parent, bbox, _ = self.arrays
-        pmax, model = node_bounds(perm, start, end, child, self.yx, self.yy, psi)
+        pmax, model = node_bounds(start, end, child, self.yx[perm], self.yy[perm],
+                                  np.ascontiguousarray(psi, dtype=np.float64)[perm])
         return perm, start, end, child, parent, bbox, pmax, model
 
 

@@ -44,6 +44,8 @@ class NewtonOptions:
         Maximal number of Newton iterations.
     max_halvings : int
         Maximal number of step halvings per iteration.
+    where : str
+        The public function the user called (named in the errors of the validation).
     """
 
     tol: float = 1e-9
@@ -59,17 +61,18 @@ class NewtonOptions:
 
 
 def _has_zeros(mu):
-    """Whether the density of mu vanishes somewhere in its domain (an image with zero
-    pixels)."""
+    """Tell whether the density of mu vanishes somewhere in its domain (zero pixels)."""
     return isinstance(mu, measures.ImageDensity) and bool(np.any(mu.weights == 0))
 
 
 def _is_fair(masses, nu, W, mu):
-    """Whether Newton can run on mu itself from these cells: every cell has mass and the cells
-    form one connected graph (KMT's conditions; enough for a uniform measure, whose density
-    is bounded below on its domain), and, for a density with zeros (an image), every cell
-    holds at least a tenth of its target mass (cells reduced to slivers of positive pixels
-    make the damped iteration crawl)."""
+    """Tell whether Newton can run on mu itself from these cells.
+
+    Every cell has mass and the cells form one connected graph (KMT's conditions; enough for a
+    uniform measure, whose density is bounded below on its domain), and, for a density with
+    zeros (an image), every cell holds at least a tenth of its target mass (cells reduced to
+    slivers of positive pixels make the damped iteration crawl).
+    """
     floor = _FAIR if _has_zeros(mu) else 0.0
     if not (np.all(masses > 0) and np.all(masses >= floor * nu)):
         return False
@@ -77,8 +80,11 @@ def _is_fair(masses, nu, W, mu):
 
 
 def _support_distance(mu, y):
-    """Distance from each site to the support of mu (the domain of a uniform measure, the
-    pixels of positive density of an image, less half a pixel's diagonal)."""
+    """Return the distance from each site to the support of mu.
+
+    The support is the domain of a uniform measure, or the pixels of positive density of an
+    image (less half a pixel's diagonal).
+    """
     if isinstance(mu, measures.ImageDensity):
         rows, cols = np.nonzero(mu.weights > 0)
         w, h = mu.pixel_size
@@ -90,10 +96,12 @@ def _support_distance(mu, y):
 
 
 def _similarity_start(y, domain):
-    """sdot's start for the quadratic cost: ``psi_j = ||y_j||^2 - ||q_j||^2 / a`` makes the
-    cells the Voronoi cells of ``q = a y + b``, the sites mapped by a similarity (``a <= 1``)
-    into the domain's bounding box shrunk by 10 %: every distinct site gets a cell of positive
-    area in the box, wherever the sites are."""
+    """Return sdot's start for the quadratic cost.
+
+    ``psi_j = ||y_j||^2 - ||q_j||^2 / a`` makes the cells the Voronoi cells of ``q = a y + b``,
+    the sites mapped by a similarity (``a <= 1``) into the domain's bounding box shrunk by
+    10 %: every distinct site gets a cell of positive area in the box, wherever the sites are.
+    """
     x0, y0, x1, y1 = domain.bounds
     lo, hi = y.min(axis=0), y.max(axis=0)
     span = np.maximum(hi - lo, np.finfo(float).tiny)
@@ -105,7 +113,7 @@ def _similarity_start(y, domain):
 
 
 def _initial_psi(problem, diagram):
-    """A starting potential whose cells all carry a fair share of the (regularised) source.
+    """Return a starting potential whose cells all carry a fair share of the source.
 
     A start is *fair* when the cells of mu are (:func:`_is_fair`), or when the cells of the
     first continuation stage ``(mu + U(B)) / 2`` each hold at least a tenth of their target
@@ -180,9 +188,11 @@ _LOG_SWITCH = 2.0  # Newton on log G = log nu while the stage's error is above t
 
 
 def _blurred(mu, sigma):
-    """The image density blurred by a Gaussian of ``sigma`` pixels (reflected at the edges)
-    and lifted by ``_BLUR_FLOOR * sigma / _BLUR_START`` of its mean: positive everywhere, close
-    to mu for small sigma."""
+    """Return the image density blurred by a Gaussian of ``sigma`` pixels, lifted.
+
+    The blur reflects at the edges; the lift is ``_BLUR_FLOOR * sigma / _BLUR_START`` of the
+    mean: positive everywhere, close to mu for small sigma.
+    """
     img = gaussian_filter(mu.weights, sigma, mode="reflect", truncate=4.0)
     # the lift shrinks with the blur: on the narrow rungs a cell cannot hold its mass from the
     # lift over a black region (it would have no mass on the image itself)
@@ -191,11 +201,14 @@ def _blurred(mu, sigma):
 
 
 def _fair_enough(masses, nu, first):
-    """Whether a rung of the blur ladder can start from these cells. The first rung: no cell
-    is empty and at most 1 % of them (at least one) hold less than a tenth of their target
-    mass (sites drawn from the image itself start on it). The next rungs, reached from cells
-    fair under a wider blur: every cell holds a tenth of its target and none more than twice
-    it (the linear model of the masses then holds across the image's edges)."""
+    """Tell whether a rung of the blur ladder can start from these cells.
+
+    The first rung: no cell is empty and at most 1 % of them (at least one) hold less than a
+    tenth of their target mass (sites drawn from the image itself start on it). The next
+    rungs, reached from cells fair under a wider blur: every cell holds a tenth of its target
+    and none more than twice it (the linear model of the masses then holds across the image's
+    edges).
+    """
     if first:
         starved = int(np.count_nonzero(masses < _FAIR * nu))
         return bool(np.all(masses > 0)) and starved <= max(1, _LADDER_STARVED * masses.size)
@@ -203,14 +216,18 @@ def _fair_enough(masses, nu, first):
 
 
 class _Ladder:
-    """The blurred images of an image source (blurs ``_BLUR_MIN * 2^k <= _BLUR_START`` pixels),
-    their diagram factories (sharing the search tree), and the choice of the next rung."""
+    """The blur ladder of an image source.
+
+    Its blurred images (blurs ``_BLUR_MIN * 2^k <= _BLUR_START`` pixels), their diagram
+    factories (sharing the search tree), and the choice of the next rung.
+    """
 
     def __init__(self, mu, run):
         self.mu, self.run = mu, run
         self.sigmas = [_BLUR_MIN * 2.0**k for k in range(int(np.log2(_BLUR_START / _BLUR_MIN))
                                                           + 1)]
         self._factories = {}
+        self.tested = None
 
     def factory(self, sigma):
         if sigma not in self._factories:
@@ -218,13 +235,15 @@ class _Ladder:
         return self._factories[sigma]
 
     def next(self, psi, D, below):
-        """The least blur ``< below`` under which the cells of ``psi`` are fair enough
-        (:func:`_fair_enough`, the first rung when ``below`` is above the ladder; 0: the image
-        itself, whose diagram ``D`` is given, when its cell graph is also connected: separate
-        blobs exchange mass only through cells reaching across the gap, which the blurred
-        images create), found by going down the ladder from the widest rung below ``below``
-        while the next narrower one is fair (each test costs a diagram, each rung skipped saves
-        a stage)."""
+        """Return the least blur ``< below`` under which the cells of ``psi`` are fair enough.
+
+        Fair enough is :func:`_fair_enough`, for the first rung when ``below`` is above the
+        ladder. 0 is the image itself, whose diagram ``D`` is given, when its cell graph is
+        also connected: separate blobs exchange mass only through cells reaching across the
+        gap, which the blurred images create. Found by going down the ladder from the widest
+        rung below ``below`` while the next narrower one is fair (each test costs a diagram,
+        each rung skipped saves a stage).
+        """
         nu = self.run.problem.nu
         first = below > self.sigmas[-1]
         if (_fair_enough(np.asarray(D.masses, dtype=np.float64), nu, first)
@@ -238,18 +257,33 @@ class _Ladder:
             # cells reaching across the gaps carry mass
             return rungs[-1]
         k = len(rungs) - 1  # the widest rung below, unless narrower ones are fair too
+        self.tested = None
         while k > 0:
-            masses = np.asarray(self.factory(rungs[k - 1])(psi, near=D).masses,
-                                dtype=np.float64)
-            if not _fair_enough(masses, nu, first):
+            Dk = self.factory(rungs[k - 1])(psi, near=D)
+            if not _fair_enough(np.asarray(Dk.masses, dtype=np.float64), nu, first):
                 break
             k -= 1
+            self.tested = (rungs[k], Dk)  # the chosen rung's diagram at psi (the stage's start)
         return rungs[k]
+
+    def start(self, sigma, psi, D):
+        """Return the diagram of rung ``sigma`` at ``psi``.
+
+        It is the one :meth:`next` computed when it tested that rung, else a new one
+        (warm-started from ``D``).
+        """
+        tested, self.tested = self.tested, None
+        if tested is not None and tested[0] == sigma:
+            return tested[1]
+        return self.factory(sigma)(psi, near=D)
 
 
 class _Run:
-    """The state of one Newton solve: the potential, the clock, the counters, the history
-    (written once per accepted iterate, whatever the stage)."""
+    """The state of one Newton solve.
+
+    The potential, the clock, the counters, the history (written once per accepted iterate,
+    whatever the stage).
+    """
 
     def __init__(self, problem, options):
         self.problem, self.options = problem, options
@@ -298,11 +332,14 @@ class _Run:
         h["time_solve"].append(self.clock["solve"])
 
     def stage(self, diagram, psi, D, eps, tol, max_iter, blur=0.0, reg=0.0):
-        """Damped Newton on the source of ``D`` regularised by ``eps`` (``(1 - eps) mu + eps
-        U(box)``) from ``psi``, to the stage error ``tol`` or ``max_iter`` iterations in all.
-        Returns the last ``(psi, D)``; ``self.stalled`` when the line search failed. ``reg``:
-        the Newton systems use ``W + reg W_box`` (the box's weights join the components of a
-        split cell graph, so that mass can still move between them)."""
+        """Run the damped Newton on the source of ``D`` regularised by ``eps``.
+
+        The source is ``(1 - eps) mu + eps U(box)``; from ``psi``, to the stage error ``tol``
+        or ``max_iter`` iterations in all. Returns the last ``(psi, D)``; ``self.stalled`` when
+        the line search failed. ``reg``: the Newton systems use ``W + reg W_box`` (the box's
+        weights join the components of a split cell graph, so that mass can still move between
+        them).
+        """
         nun, max_halvings = self.problem.nu, self.options.max_halvings
         G, W = D.regularised(eps)
         serr = _rel_errors(G, nun)[0]
@@ -367,8 +404,10 @@ class _Run:
 
 
 def run(problem: Problem, options: NewtonOptions, psi0=None) -> SemiDiscreteResult:
-    """The damped Newton method on a validated problem (see :func:`otgan.semidiscrete.newton`);
-    ``psi0`` float64 numpy or None."""
+    """Run the damped Newton method on a validated problem.
+
+    See :func:`otgan.semidiscrete.newton`; ``psi0`` is float64 numpy or None.
+    """
     where, nun, mu = problem.where, problem.nu, problem.mu
     tol, max_iter = options.tol, options.max_iter
     R = _Run(problem, options)
@@ -400,11 +439,10 @@ def run(problem: Problem, options: NewtonOptions, psi0=None) -> SemiDiscreteResu
         ladder = _Ladder(mu, R)
         sigma = ladder.next(psi, D, _BLUR_START * 2)
         while sigma > 0.0 and R.n_iter < max_iter:
-            blurred = ladder.factory(sigma)
-            psi, _ = R.stage(blurred, psi, blurred(psi), 0.0, _BLUR_TOL,
-                             min(max_iter, R.n_iter + _BLUR_ITER), blur=sigma)
+            psi, _ = R.stage(ladder.factory(sigma), psi, ladder.start(sigma, psi, D), 0.0,
+                             _BLUR_TOL, min(max_iter, R.n_iter + _BLUR_ITER), blur=sigma)
             R.stalled = False
-            D = diagram(psi)
+            D = diagram(psi, near=D)
             sigma = ladder.next(psi, D, sigma)
         masses = np.asarray(D.masses, dtype=np.float64)
         err = _rel_errors(masses, nun)[0]
@@ -454,9 +492,11 @@ def run(problem: Problem, options: NewtonOptions, psi0=None) -> SemiDiscreteResu
 
 
 def _float_floor(D, psi, nu):
-    """The relative mass change of each cell when the potential moves by one unit in the last
-    place (float64): ``sum_k W_jk ulp(max |psi|) / nu_j``. No potential stored in float64 can
-    bring the masses closer to ``nu`` than about this."""
+    """Return the relative mass change of each cell for one unit in the last place of psi.
+
+    ``sum_k W_jk ulp(max |psi|) / nu_j`` (float64): no potential stored in float64 can bring
+    the masses closer to ``nu`` than about this.
+    """
     deg = D.jacobian().diagonal()
     return deg * np.spacing(max(float(np.max(np.abs(psi))), np.finfo(float).tiny)) / nu
 
