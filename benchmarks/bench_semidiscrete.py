@@ -550,7 +550,8 @@ def bench_diagram(args, sizes):
             print(f"  diagram J={J} psi={kind}: {row}", flush=True)
     lines = [
         ("otgan: `otgan.laguerre.diagram` (numba kernel: kd-tree walk pruned with each node's "
-         "largest weight, exact clipping in the frame of each site; any polygon and density), "
+         "largest weight and least-squares plane of psi, exact clipping in the frame of each "
+         "site; any polygon and density), "
          "the routine inside `semidiscrete.newton`. psi: zero, small random "
          "(0.5 / J * U(0, 1)), or the OT potential (otgan's Newton to 1e-9). Ratios: otgan time / other time (below 1 = otgan faster). "
          "max abs dA: largest area difference with otgan (sdot computes in float32 by default)."),

@@ -550,6 +550,32 @@ def test_kernel_result_does_not_depend_on_threads_or_tree():
     assert_laguerre_valid(cells, rtol=1e-13, envelope_atol=1e-13)
 
 
+@pytest.mark.parametrize("leaf", [3, 8])
+def test_plane_bound_and_warm_start_give_the_exact_cells_far_from_their_sites(leaf):
+    """A potential with a strong slope and curvature moves every cell far from its site (as
+    an image with black pixels does): the walk prunes with the nodes' planes of psi
+    (``node_bounds``), and a warm start clips first by the neighbours of another potential's
+    cells. Both must give the cells of exact rational arithmetic."""
+    from otgan.laguerre._power import PowerTree, power_cells
+
+    rng = np.random.default_rng(11)
+    y = rng.random((70, 2))
+    psi = 0.6 * y[:, 0] + 0.3 * y[:, 1] ** 2 + 1e-3 * rng.standard_normal(70)
+    areas, _ = exact_power_cells(y, psi)
+    tree = PowerTree(y[:, 0], y[:, 1], leaf=leaf)
+    model = tree.nodes(psi)[7]
+    assert np.any(model[:, 1:3] != 0.0)  # the plane bound is used
+    box = (0.0, 0.0, 1.0, 1.0)
+    cold = power_cells(y[:, 0], y[:, 1], psi, box, tree=tree)
+    other = power_cells(y[:, 0], y[:, 1], 0.7 * psi + 0.02 * rng.random(70), box, tree=tree)
+    warm = power_cells(y[:, 0], y[:, 1], psi, box, tree=tree, near=other)
+    for cells in (cold, warm):
+        np.testing.assert_allclose(cells.area, areas, rtol=0, atol=1e-15)
+    # the cells are far from their sites: the test exercises displaced cells
+    cen = y + np.column_stack([cold.sx, cold.sy]) / np.where(cold.area > 0, cold.area, 1)[:, None]
+    assert np.median(np.hypot(*(cen - y).T)[cold.area > 0]) > 0.1
+
+
 def test_kernel_restarts_when_a_cell_outgrows_its_buffers():
     """A cell with more vertices than the working buffers (64) and an output larger than its
     first guess: the kernel restarts with larger buffers; compare with shapely."""

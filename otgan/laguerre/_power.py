@@ -552,8 +552,11 @@ def node_bounds(start, end, child, gx, gy, gp):
     ``pmax``, the largest weight of the node's sites, and by ``model`` (nodes, 4) =
     ``(A, gx, gy, e)``: the node's least-squares plane ``psi_k ~ A + gx y_k,x + gy y_k,y`` with
     its largest excess ``e = max(0, max_k (psi_k - A - <g, y_k>))``, so that
-    ``psi_k <= A + <g, y_k> + e`` on the node (``g = 0`` for a node of fewer than 3 sites or of
-    (nearly) collinear sites). Cost: three passes over each node's sites, about ``3 J log J``.
+    ``psi_k <= A + <g, y_k> + e`` on the node (``g = 0`` for a node of fewer than 3 sites, of
+    (nearly) collinear sites, where the plane varies by no more than 4 e across the node, or
+    where it moves the cells, by ``g / 2``, by less than a quarter of the node's extent: the
+    walk then uses ``pmax`` alone). Cost: three passes over each node's sites, about
+    ``3 J log J``.
     """
     nn = start.size
     pmax = np.empty(nn)
@@ -566,10 +569,18 @@ def node_bounds(start, end, child, gx, gy, gp):
         mx = 0.0
         my = 0.0
         mp = 0.0
+        x0 = np.inf
+        x1 = -np.inf
+        y0 = np.inf
+        y1 = -np.inf
         for t in range(s0, s1):
             mx += gx[t]
             my += gy[t]
             mp += gp[t]
+            x0 = min(x0, gx[t])
+            x1 = max(x1, gx[t])
+            y0 = min(y0, gy[t])
+            y1 = max(y1, gy[t])
         mx /= m
         my /= m
         mp /= m
@@ -603,6 +614,14 @@ def node_bounds(start, end, child, gx, gy, gp):
             if ch < 0:
                 pm = max(pm, gp[t])
         pmax[node] = pm
+        if (abs(ax) * (x1 - x0) + abs(ay) * (y1 - y0) <= 4.0 * e
+                or abs(ax) + abs(ay) <= 0.5 * (x1 - x0 + y1 - y0)):
+            # the plane explains no more of psi across the node than its residual (psi flat or
+            # noisy there), or it moves the cells (by g / 2) by less than a quarter of the node:
+            # its bound is no better than pmax's, and the walk skips it (g = 0)
+            ax = 0.0
+            ay = 0.0
+            A = mp
         model[node, 0] = A
         model[node, 1] = ax
         model[node, 2] = ay
