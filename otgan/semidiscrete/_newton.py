@@ -298,6 +298,7 @@ class _Run:
         self.stalled = False
         self.last_fail = None  # (alpha, cells below the floor, floor) of the last rejection
         self.eps = 0.0
+        self.first_alpha = 1.0  # the first accepted step of the last stage
         self._base = None  # the first diagram factory (its search tree is shared)
 
     def factory(self, mu):
@@ -331,20 +332,22 @@ class _Run:
         h["time_diagram"].append(self.clock["diagram"])
         h["time_solve"].append(self.clock["solve"])
 
-    def stage(self, diagram, psi, D, eps, tol, max_iter, blur=0.0, reg=0.0):
+    def stage(self, diagram, psi, D, eps, tol, max_iter, blur=0.0, reg=0.0, alpha0=1.0):
         """Run the damped Newton on the source of ``D`` regularised by ``eps``.
 
         The source is ``(1 - eps) mu + eps U(box)``; from ``psi``, to the stage error ``tol``
         or ``max_iter`` iterations in all. Returns the last ``(psi, D)``; ``self.stalled`` when
         the line search failed. ``reg``: the Newton systems use ``W + reg W_box`` (the box's
         weights join the components of a split cell graph, so that mass can still move between
-        them).
+        them). ``alpha0``: the first step tried is ``min(1, 4 alpha0)``; the stage's first
+        accepted step is left in ``self.first_alpha``.
         """
         nun, max_halvings = self.problem.nu, self.options.max_halvings
         G, W = D.regularised(eps)
         serr = _rel_errors(G, nun)[0]
         floor = 0.5 * min(float(G.min()), float(nun.min()))
-        alpha_prev = 1.0
+        alpha_prev = alpha0
+        first = True
         while serr > tol and self.n_iter < max_iter:
             t = time.perf_counter()
             if serr > _LOG_SWITCH:
@@ -395,6 +398,8 @@ class _Run:
                 break
             self.n_iter += 1
             alpha_prev = alpha
+            if first:
+                self.first_alpha, first = alpha, False
             psi, D = psi_try, D_try
             G, W = D.regularised(eps)
             serr = _rel_errors(G, nun)[0]
@@ -439,8 +444,11 @@ def run(problem: Problem, options: NewtonOptions, psi0=None) -> SemiDiscreteResu
         ladder = _Ladder(mu, R)
         sigma = ladder.next(psi, D, _BLUR_START * 2)
         while sigma > 0.0 and R.n_iter < max_iter:
+            # a rung's first step starts at four times the last rung's first accepted step (the
+            # jump from one blur to the next costs about the same damping every time)
             psi, _ = R.stage(ladder.factory(sigma), psi, ladder.start(sigma, psi, D), 0.0,
-                             _BLUR_TOL, min(max_iter, R.n_iter + _BLUR_ITER), blur=sigma)
+                             _BLUR_TOL, min(max_iter, R.n_iter + _BLUR_ITER), blur=sigma,
+                             alpha0=R.first_alpha)
             R.stalled = False
             D = diagram(psi, near=D)
             sigma = ladder.next(psi, D, sigma)
