@@ -636,13 +636,14 @@ class PowerTree:
     (:func:`node_bounds`). Owned by the diagram factory of :mod:`otgan.laguerre`.
     """
 
-    __slots__ = ("yx", "yy", "leaf", "arrays")
+    __slots__ = ("yx", "yy", "leaf", "arrays", "gx", "gy")
 
     def __init__(self, yx, yy, leaf=_LEAF):
         self.yx = np.ascontiguousarray(yx, dtype=np.float64)
         self.yy = np.ascontiguousarray(yy, dtype=np.float64)
         self.leaf = int(leaf)
         self.arrays = None  # built on the first call (it needs a psi)
+        self.gx = self.gy = None  # the sites in tree order (with the arrays)
 
     def nodes(self, psi):
         """Return ``(perm, start, end, child, parent, bbox, pmax, model)`` for the weights ``psi``.
@@ -652,8 +653,9 @@ class PowerTree:
         """
         if self.arrays is None:
             self.arrays = build_tree(self.yx, self.yy, psi, self.leaf)
+            self.gx, self.gy = self.yx[self.arrays[0]], self.yy[self.arrays[0]]
         perm, start, end, child, parent, bbox, _ = self.arrays
-        pmax, model = node_bounds(start, end, child, self.yx[perm], self.yy[perm],
+        pmax, model = node_bounds(start, end, child, self.gx, self.gy,
                                   np.ascontiguousarray(psi, dtype=np.float64)[perm])
         return perm, start, end, child, parent, bbox, pmax, model
 
@@ -680,7 +682,7 @@ def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF, tree=None, near=N
     if tree is None:
         tree = PowerTree(yx, yy, leaf)
     perm, start, end, child, parent, bbox, pmax, model = tree.nodes(psi)
-    gx, gy, gp = yx[perm], yy[perm], psi[perm]
+    gx, gy, gp = tree.gx, tree.gy, psi[perm]  # in tree order
     pos = np.empty(J, dtype=np.int64)
     pos[perm] = np.arange(J)
     if near is None:

@@ -246,13 +246,13 @@ class _Ladder:
         """
         nu = self.run.problem.nu
         first = below > self.sigmas[-1]
-        if (_fair_enough(np.asarray(D.masses, dtype=np.float64), nu, first)
-                and components(D.weights)[0] == 1):
+        connected = components(D.weights)[0] == 1
+        if _fair_enough(np.asarray(D.masses, dtype=np.float64), nu, first) and connected:
             return 0.0  # the image itself (its cell graph connected: mass can flow)
         rungs = [sg for sg in self.sigmas if sg < below]
         if not rungs:
             return 0.0
-        if first and components(D.weights)[0] > 1:
+        if first and not connected:
             # separate blobs: their exchange of mass is settled on the widest blur, where the
             # cells reaching across the gaps carry mass
             return rungs[-1]
