@@ -390,6 +390,30 @@ def test_newton_linear_solver_reuses_factorisation_and_matches_direct_solve():
     assert solver.n_factor == 1 and solver.n_cg == 1
 
 
+def test_newton_moves_cells_without_mass_on_their_boundary_without_changing_the_model():
+    """Cells lying on black pixels have no mass on their boundary: the Newton model of the
+    masses, ``L(W) d``, does not see their moves, which Newton sets to grow them as the box's
+    Laplacian would. Checked against the Laplacians built here from the weights."""
+    from otgan._graph import laplacian
+    from otgan.semidiscrete._newton import _free_cells, _move_free_cells
+
+    img = np.ones((4, 4))
+    img[:, :2] = 0.0  # the left half is black
+    u = (np.arange(8) + 0.5) / 8
+    y = np.array([(a, b) for a in u for b in u])
+    D = laguerre.diagram(y, np.zeros(len(y)), measure=ImageDensity(img))
+    free = _free_cells(D.weights)
+    assert np.array_equal(free, y[:, 0] < 0.375)  # the cells of the three left columns
+    nu = np.full(len(y), 1 / len(y))
+    G = np.asarray(D.masses)
+    d = np.random.default_rng(0).standard_normal(len(y))
+    moved = _move_free_cells(d, free, D.box_weights, G, nu)
+    np.testing.assert_array_equal(moved[~free], d[~free])
+    L, Lb = laplacian(D.weights), laplacian(D.box_weights)
+    np.testing.assert_allclose(L @ moved, L @ d, rtol=0, atol=1e-15)
+    np.testing.assert_allclose((Lb @ moved)[free], (nu - G)[free], rtol=1e-12)
+
+
 @pytest.mark.parametrize("call", ["newton", "solve", "asgd", "solve_w1"])
 def test_not_converged_warnings_point_at_the_callers_line(call):
     y = np.random.default_rng(0).random((8, 2))

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from scipy.ndimage import gaussian_filter
+from scipy.sparse.linalg import spsolve
 from scipy.spatial import cKDTree
 
 from .. import laguerre, measures
-from .._graph import LaplacianSolver, components
+from .._graph import LaplacianSolver, components, laplacian
 from .._utils import GeometryError, check_int, check_tol
 from ..errors import NotConvergedWarning
 from ._problem import Problem, warn_caller
@@ -278,6 +279,39 @@ class _Ladder:
         return self.factory(sigma)(psi, near=D)
 
 
+def _free_cells(W):
+    """Tell which cells have no mass on their boundary (a zero row of the weights ``W``).
+
+    Their masses, and their neighbours', do not depend on their potential to first order: the
+    Newton system leaves their moves free. (With the box's weights as a regularisation, of
+    share ``reg``, its solution moves them by ``1 / reg`` times a cell's share; their
+    neighbours' moves give up their missing mass.)
+    """
+    return np.asarray(W.sum(axis=1)).ravel() <= 0.0
+
+
+def _move_free_cells(d, free, Wb, G, nu):
+    r"""Set the Newton moves of the ``free`` cells (:func:`_free_cells`).
+
+    The free cells move as the box's Laplacian says they would to get their missing mass, the
+    other cells' moves ``d_R`` given: ``(L_B d)_F = (nu - G)_F``, i.e.
+    ``(L_B)_{FF} d_F = (nu - G)_F + (W_B)_{FR} d_R``, with ``L_B`` the Laplacian of the box's
+    weights ``Wb``. Any choice is a Newton direction; this one grows an empty cell over black
+    pixels by about its share of the box per step until its boundary reaches mass (the
+    regularisation alone would move it by ``1 / reg`` of that, and the line search would damp
+    every other cell with it).
+    """
+    Wb = Wb.tocsr()
+    free = free & (np.asarray(Wb.sum(axis=1)).ravel() > 0.0)  # (a cell of no area stays)
+    F = np.flatnonzero(free)
+    R = np.flatnonzero(~free)
+    A = laplacian(Wb)[F][:, F].tocsc()
+    b = (nu - G)[F] + Wb[F][:, R] @ d[R]
+    d = d.copy()
+    d[F] = spsolve(A, b)
+    return d
+
+
 class _Run:
     """The state of one Newton solve.
 
@@ -350,9 +384,10 @@ class _Run:
         first = True
         while serr > tol and self.n_iter < max_iter:
             t = time.perf_counter()
-            if serr > _LOG_SWITCH:
+            if serr > _LOG_SWITCH and G.min() > 0.0:
                 # far from the targets: Newton on log G = log nu (d log G = L d / G), whose
-                # linearisation holds over the orders of magnitude the cells are off by
+                # linearisation holds over the orders of magnitude the cells are off by (not
+                # with a massless cell: its log would dominate the merit whatever the step)
                 lg = np.log(np.maximum(G, 1e-300) / nun)
                 rhs = G * (np.dot(G, lg) / G.sum() - lg)
                 rhs -= rhs.mean()
@@ -370,7 +405,10 @@ class _Run:
                 # convergence), and no tighter than what the last step needs to reach tol
                 rtol = min(0.05, max(serr, 0.25 * tol / serr))
             Ws = W if reg == 0.0 else (W + reg * D.box_weights).tocsr()
+            free = _free_cells(W)
             d, _ = self.linear.solve(Ws, rhs, rtol, scale=1.0 / nun)
+            if free.any():
+                d = _move_free_cells(d, free, D.box_weights, G, nun)
             self.clock["solve"] += time.perf_counter() - t
             norm0 = merit(G)
             accepted = False
@@ -381,6 +419,8 @@ class _Run:
                     D_try = diagram(psi_try, near=D)  # D: a warm start of the search
                     G_try = D_try.regularised_masses(eps)
                     low = G_try < floor
+                    if floor == 0.0:  # a massless cell: none may lose its area (it would
+                        low |= ~(D_try.box_masses > 0)  # have no neighbours to move with)
                     if not low.any() and merit(G_try) <= (1.0 - 0.5 * alpha) * norm0:
                         accepted = True
                         break
@@ -391,6 +431,8 @@ class _Run:
                 # an inexact direction that does not decrease the error: solve exactly
                 t = time.perf_counter()
                 d, _ = self.linear.solve(Ws, rhs, 0.0, exact=True)
+                if free.any():
+                    d = _move_free_cells(d, free, D.box_weights, G, nun)
                 self.clock["solve"] += time.perf_counter() - t
                 alpha_prev = 0.25
             if not accepted:
