@@ -407,11 +407,12 @@ def test_newton_moves_cells_without_mass_on_their_boundary_without_changing_the_
     nu = np.full(len(y), 1 / len(y))
     G = np.asarray(D.masses)
     d = np.random.default_rng(0).standard_normal(len(y))
-    moved = _move_free_cells(d, free, D.box_weights, G, nu)
-    np.testing.assert_array_equal(moved[~free], d[~free])
     L, Lb = laplacian(D.weights), laplacian(D.box_weights)
-    np.testing.assert_allclose(L @ moved, L @ d, rtol=0, atol=1e-15)
-    np.testing.assert_allclose((Lb @ moved)[free], (nu - G)[free], rtol=1e-12)
+    for grow in (1.0, 16.0):
+        moved = _move_free_cells(d, free, D.box_weights, G, nu, np.full(len(y), grow))
+        np.testing.assert_array_equal(moved[~free], d[~free])
+        np.testing.assert_allclose(L @ moved, L @ d, rtol=0, atol=1e-15)
+        np.testing.assert_allclose((Lb @ moved)[free], grow * (nu - G)[free], rtol=1e-12)
 
 
 @pytest.mark.parametrize("call", ["newton", "solve", "asgd", "solve_w1"])

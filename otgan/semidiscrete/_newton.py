@@ -185,6 +185,8 @@ _BLUR_FLOOR = 1e-3  # the widest blurred image is lifted by this fraction of its
 _BLUR_REG = 1e-6  # share of the box's weights in the image's Newton systems after the ladder
 _BLUR_SKIP = 5.0  # a positive image skips the ladder when its start is within this error
 _LADDER_STARVED = 0.01  # a rung is fair enough with at most this share of starved cells
+_FREE_GROW_MAX = 1e6  # the largest growth factor of a free cell (that of the regularisation)
+_FREE_ESCALATIONS = 4  # at most this many growths of the free cells when no step is accepted
 _LOG_SWITCH = 2.0  # Newton on log G = log nu while the stage's error is above this
 
 
@@ -290,23 +292,23 @@ def _free_cells(W):
     return np.asarray(W.sum(axis=1)).ravel() <= 0.0
 
 
-def _move_free_cells(d, free, Wb, G, nu):
+def _move_free_cells(d, free, Wb, G, nu, grow):
     r"""Set the Newton moves of the ``free`` cells (:func:`_free_cells`).
 
-    The free cells move as the box's Laplacian says they would to get their missing mass, the
-    other cells' moves ``d_R`` given: ``(L_B d)_F = (nu - G)_F``, i.e.
-    ``(L_B)_{FF} d_F = (nu - G)_F + (W_B)_{FR} d_R``, with ``L_B`` the Laplacian of the box's
-    weights ``Wb``. Any choice is a Newton direction; this one grows an empty cell over black
-    pixels by about its share of the box per step until its boundary reaches mass (the
+    The free cells move as the box's Laplacian says they would to get ``grow`` times their
+    missing mass, the other cells' moves ``d_R`` given: ``(L_B d)_F = grow_F (nu - G)_F``,
+    i.e. ``(L_B)_{FF} d_F = grow_F (nu - G)_F + (W_B)_{FR} d_R``, with ``L_B`` the Laplacian
+    of the box's weights ``Wb``. Any choice is a Newton direction; with ``grow = 1`` this one
+    grows an empty cell over black pixels by about its share of the box per step (the
     regularisation alone would move it by ``1 / reg`` of that, and the line search would damp
-    every other cell with it).
+    every other cell with it); the caller raises ``grow`` for the cells that stay massless.
     """
     Wb = Wb.tocsr()
     free = free & (np.asarray(Wb.sum(axis=1)).ravel() > 0.0)  # (a cell of no area stays)
     F = np.flatnonzero(free)
     R = np.flatnonzero(~free)
     A = laplacian(Wb)[F][:, F].tocsc()
-    b = (nu - G)[F] + Wb[F][:, R] @ d[R]
+    b = grow[F] * (nu - G)[F] + Wb[F][:, R] @ d[R]
     d = d.copy()
     d[F] = spsolve(A, b)
     return d
@@ -334,6 +336,8 @@ class _Run:
         self.eps = 0.0
         self.first_alpha = 1.0  # the first accepted step of the last stage
         self._base = None  # the first diagram factory (its search tree is shared)
+        self.grow = np.ones(problem.nu.size)  # the growth factors of the free cells
+        self.was_free = np.zeros(problem.nu.size, dtype=bool)  # free at the last iterate
 
     def factory(self, mu):
         p = self.problem
@@ -405,14 +409,20 @@ class _Run:
                 # convergence), and no tighter than what the last step needs to reach tol
                 rtol = min(0.05, max(serr, 0.25 * tol / serr))
             Ws = W if reg == 0.0 else (W + reg * D.box_weights).tocsr()
+            # a cell still free (massless, no mass on its boundary) since the last iterate
+            # grows four times faster: it has not reached the image's mass yet
             free = _free_cells(W)
+            self.grow = np.where(free & self.was_free, np.minimum(4.0 * self.grow, _FREE_GROW_MAX),
+                                 1.0)
+            self.was_free = free
             d, _ = self.linear.solve(Ws, rhs, rtol, scale=1.0 / nun)
             if free.any():
-                d = _move_free_cells(d, free, D.box_weights, G, nun)
+                d = _move_free_cells(d, free, D.box_weights, G, nun, self.grow)
             self.clock["solve"] += time.perf_counter() - t
             norm0 = merit(G)
             accepted = False
-            for attempt in range(2):
+            attempt = escalations = 0
+            while True:
                 alpha = min(1.0, 4.0 * alpha_prev)  # the last step, tried up to 4x larger
                 for _ in range(max_halvings + 1):
                     psi_try = psi + alpha * d
@@ -426,13 +436,22 @@ class _Run:
                         break
                     self.last_fail = (alpha, np.flatnonzero(low), floor)
                     alpha *= 0.5
-                if accepted or self.linear.lu is None or attempt == 1:
+                if accepted:
                     break
-                # an inexact direction that does not decrease the error: solve exactly
                 t = time.perf_counter()
-                d, _ = self.linear.solve(Ws, rhs, 0.0, exact=True)
+                if attempt == 0 and self.linear.lu is not None:
+                    # an inexact direction that does not decrease the error: solve exactly
+                    attempt = 1
+                    d, _ = self.linear.solve(Ws, rhs, 0.0, exact=True)
+                elif free.any() and escalations < _FREE_ESCALATIONS:
+                    # no step decreases the error while free cells stay massless: they grow
+                    # 16 times more (their boundary has to reach the image's mass)
+                    escalations += 1
+                    self.grow[free] = np.minimum(16.0 * self.grow[free], _FREE_GROW_MAX)
+                else:
+                    break
                 if free.any():
-                    d = _move_free_cells(d, free, D.box_weights, G, nun)
+                    d = _move_free_cells(d, free, D.box_weights, G, nun, self.grow)
                 self.clock["solve"] += time.perf_counter() - t
                 alpha_prev = 0.25
             if not accepted:
