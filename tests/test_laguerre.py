@@ -584,8 +584,7 @@ def test_kernel_restarts_when_a_cell_outgrows_its_buffers():
     t = np.linspace(0, 2 * np.pi, 301)[:-1]
     y = np.vstack([[0.5, 0.5], 0.5 + 0.3 * np.column_stack([np.cos(t), np.sin(t)])])
     psi = np.zeros(len(y))
-    perm, start, end, child, parent, bbox, _ = build_tree(y[:, 0].copy(), y[:, 1].copy(),
-                                                          psi, 8)
+    perm, start, end, child, parent, bbox = build_tree(y[:, 0].copy(), y[:, 1].copy(), 8)
     pmax, model = node_bounds(start, end, child, y[perm, 0], y[perm, 1], psi[perm])
     gx, gy, gp = y[perm, 0], y[perm, 1], psi[perm]
     pos = np.empty(len(y), dtype=np.int64)

@@ -101,14 +101,14 @@ def _select(perm, coord, lo, hi, k):
 
 
 @numba.njit(cache=True, nogil=True)
-def build_tree(yx, yy, psi, leaf):
-    """Build the kd-tree of the sites ``(yx, yy)`` with weights ``psi``.
+def build_tree(yx, yy, leaf):
+    """Build the kd-tree of the sites ``(yx, yy)``.
 
     Median splits along the wider side of each node's bounding box, leaves of at most ``leaf``
     sites. Returns ``perm`` (tree order -> site), the node arrays ``start``, ``end`` (range of
     ``perm``), ``child`` (first child, -1 for a leaf; the second is ``child + 1``), ``parent``
-    (-1 for the root), ``bbox`` (nodes, 4) = (xmin, ymin, xmax, ymax) of the node's sites and
-    ``pmax`` the largest weight in the node; node 0 is the root.
+    (-1 for the root) and ``bbox`` (nodes, 4) = (xmin, ymin, xmax, ymax) of the node's sites;
+    node 0 is the root. The bounds of the weights are :func:`node_bounds`'s, for each potential.
     """
     J = yx.size
     perm = np.arange(J)
@@ -118,7 +118,6 @@ def build_tree(yx, yy, psi, leaf):
     child = np.full(cap, -1, np.int64)
     parent = np.full(cap, -1, np.int64)
     bbox = np.empty((cap, 4))
-    pmax = np.empty(cap)
     start[0] = 0
     end[0] = J
     nn = 1
@@ -134,19 +133,16 @@ def build_tree(yx, yy, psi, leaf):
         y0 = np.inf
         x1 = -np.inf
         y1 = -np.inf
-        pm = -np.inf
         for t in range(s, e):
             k = perm[t]
             x0 = min(x0, yx[k])
             x1 = max(x1, yx[k])
             y0 = min(y0, yy[k])
             y1 = max(y1, yy[k])
-            pm = max(pm, psi[k])
         bbox[node, 0] = x0
         bbox[node, 1] = y0
         bbox[node, 2] = x1
         bbox[node, 3] = y1
-        pmax[node] = pm
         if e - s <= leaf:
             continue
         mid = (s + e) // 2
@@ -165,7 +161,7 @@ def build_tree(yx, yy, psi, leaf):
         stack[sp + 1] = nn + 1
         sp += 2
         nn += 2
-    return perm, start[:nn], end[:nn], child[:nn], parent[:nn], bbox[:nn], pmax[:nn]
+    return perm, start[:nn], end[:nn], child[:nn], parent[:nn], bbox[:nn]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -642,19 +638,16 @@ class PowerTree:
         self.yx = np.ascontiguousarray(yx, dtype=np.float64)
         self.yy = np.ascontiguousarray(yy, dtype=np.float64)
         self.leaf = int(leaf)
-        self.arrays = None  # built on the first call (it needs a psi)
-        self.gx = self.gy = None  # the sites in tree order (with the arrays)
+        self.arrays = build_tree(self.yx, self.yy, self.leaf)
+        self.gx, self.gy = self.yx[self.arrays[0]], self.yy[self.arrays[0]]  # in tree order
 
     def nodes(self, psi):
         """Return ``(perm, start, end, child, parent, bbox, pmax, model)`` for the weights ``psi``.
 
-        The tree (:func:`build_tree`) is built on the first call; the bounds
-        (:func:`node_bounds`) are computed for each ``psi``.
+        The tree is built once (:func:`build_tree`); the bounds (:func:`node_bounds`) are
+        computed for each ``psi``.
         """
-        if self.arrays is None:
-            self.arrays = build_tree(self.yx, self.yy, psi, self.leaf)
-            self.gx, self.gy = self.yx[self.arrays[0]], self.yy[self.arrays[0]]
-        perm, start, end, child, parent, bbox, _ = self.arrays
+        perm, start, end, child, parent, bbox = self.arrays
         pmax, model = node_bounds(start, end, child, self.gx, self.gy,
                                   np.ascontiguousarray(psi, dtype=np.float64)[perm])
         return perm, start, end, child, parent, bbox, pmax, model
