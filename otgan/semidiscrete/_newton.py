@@ -15,13 +15,14 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import shapely
 from scipy.ndimage import gaussian_filter
 from scipy.sparse.linalg import spsolve
 from scipy.spatial import cKDTree
 
 from .. import laguerre, measures
-from .._graph import LaplacianSolver, components, laplacian
+from .._graph import LaplacianSolver, components
 from .._utils import GeometryError, check_int, check_tol
 from ..errors import NotConvergedWarning
 from ._problem import Problem, warn_caller
@@ -304,11 +305,13 @@ def _move_free_cells(d, free, Wb, G, nu, grow):
     every other cell with it); the caller raises ``grow`` for the cells that stay massless.
     """
     Wb = Wb.tocsr()
-    free = free & (np.asarray(Wb.sum(axis=1)).ravel() > 0.0)  # (a cell of no area stays)
+    bdeg = np.asarray(Wb.sum(axis=1)).ravel()
+    free = free & (bdeg > 0.0)  # (a cell of no area stays)
     F = np.flatnonzero(free)
     R = np.flatnonzero(~free)
-    A = laplacian(Wb)[F][:, F].tocsc()
-    b = grow[F] * (nu - G)[F] + Wb[F][:, R] @ d[R]
+    WF = Wb[F]
+    A = (sp.diags(bdeg[F]) - WF[:, F]).tocsc()  # (L_B)_FF
+    b = grow[F] * (nu - G)[F] + WF[:, R] @ d[R]
     d = d.copy()
     d[F] = spsolve(A, b)
     return d
