@@ -25,7 +25,7 @@ else
 fi
 target="."
 [ -n "$extras" ] && target=".[$extras]"
-say "installing otgan (editable) with numpy, scipy, POT, matplotlib, shapely, numba${extras:+ and the extras [$extras]} (about 1 minute the first time, seconds after)"
+say "installing otgan (editable) with numpy, scipy, POT, matplotlib, shapely, numba, cvxopt${extras:+ and the extras [$extras]} (about 1 minute the first time, seconds after)"
 # PYTHONWARNINGS: setuptools' notice about editable installs is not the user's concern
 PYTHONWARNINGS=ignore .venv/bin/python -m pip install -q -e "$target"
 say "done: .venv is ready"

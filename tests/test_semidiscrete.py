@@ -390,6 +390,56 @@ def test_newton_linear_solver_reuses_factorisation_and_matches_direct_solve():
     assert solver.n_factor == 1 and solver.n_cg == 1
 
 
+def test_cholesky_factor_solves_grounded_laplacians_like_a_dense_solve():
+    """CHOLMOD's factor (otgan._graph.Cholesky) against numpy's dense solve, on a grounded
+    Laplacian of weights spread over six orders of magnitude (an image's faint edges)."""
+    from otgan._graph import Cholesky, grounded_laplacian
+
+    rng = np.random.default_rng(5)
+    y = rng.random((300, 2))
+    D = laguerre.diagram(y, np.zeros(300))  # Voronoi: a connected graph
+    W = D.weights.tocsr().copy()
+    W.data *= 10.0 ** rng.uniform(-6, 0, W.data.size)
+    W = (W + W.T) / 2  # still symmetric
+    A = grounded_laplacian(W, [7])
+    b = rng.standard_normal(300)
+    x = Cholesky(A).solve(b)
+    dense = np.linalg.solve(A.toarray(), b)
+    np.testing.assert_allclose(x, dense, rtol=0, atol=1e-9 * np.abs(dense).max())
+    np.testing.assert_allclose(A @ x, b, rtol=0, atol=1e-12 * abs(A).max() * np.abs(x).max())
+
+
+def test_laplacian_solver_factorises_again_after_a_slow_conjugate_gradient():
+    """A system far from the one factorised makes the CG slow (or fail): that system and the
+    next one are factorised afresh; a nearby system is solved by CG on the last factor."""
+    from otgan._graph import LaplacianSolver
+
+    rng = np.random.default_rng(3)
+    y = rng.random((400, 2))
+    solver = LaplacianSolver(max_cg=15, slow_cg=3)
+    rhs = rng.standard_normal(400)
+    rhs -= rhs.mean()
+    W0 = laguerre.diagram(y, np.zeros(400)).weights
+    far = W0.tocsr().copy()  # the same graph, its weights spread over 4 orders of magnitude
+    far.data *= 10.0 ** rng.uniform(-4, 0, far.data.size)
+    far = (far + far.T) / 2
+    solver.solve(W0, rhs, 1e-12)
+    assert (solver.n_factor, solver.n_cg) == (1, 0)
+    solver.solve(W0 * (1 + 1e-9), rhs, 1e-12)  # the same matrix up to 1e-9: one CG, fast
+    assert (solver.n_factor, solver.n_cg) == (1, 1)
+    d, _ = solver.solve(far, rhs, 1e-12)  # far away: CG slow or failed
+    L = np.diag(np.asarray(far.sum(1)).ravel()) - far.toarray()
+    np.testing.assert_allclose(L @ d, rhs, rtol=0, atol=1e-9 * np.abs(rhs).max())
+    if solver.n_factor == 1:  # the CG converged, slowly: the next system is factorised
+        assert solver.n_cg == 2
+        solver.solve(far, rhs, 1e-12)
+        assert (solver.n_factor, solver.n_cg) == (2, 2)
+    else:  # the CG failed: this system was factorised, and the next goes through CG again
+        assert (solver.n_factor, solver.n_cg) == (2, 1)
+        solver.solve(far, rhs, 1e-12)
+        assert (solver.n_factor, solver.n_cg) == (2, 2)
+
+
 def test_newton_moves_cells_without_mass_on_their_boundary_without_changing_the_model():
     """Cells lying on black pixels have no mass on their boundary: the Newton model of the
     masses, ``L(W) d``, does not see their moves, which Newton sets to grow them as the box's

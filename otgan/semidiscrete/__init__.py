@@ -91,8 +91,9 @@ def newton(mu, y, nu=None, *, cost="sqeuclidean", tol=1e-9, max_iter=100, psi0=N
     kernel. Each iteration
 
     1. solves ``L d = nu - G(psi)`` with the gauge fixed (one grounded node per connected
-       component, then ``d`` shifted to zero mean), inexactly: a sparse LU for the first
-       system, then conjugate gradients preconditioned by the last LU, to a relative accuracy
+       component, then ``d`` shifted to zero mean), inexactly: a sparse Cholesky factor
+       (CHOLMOD) for the first system, then conjugate gradients preconditioned by the last
+       factor (a new factor after a slow CG), to a relative accuracy
        of the order of the current error (loose far from the solution, tight near it; every
        cell to the same *relative* accuracy, so that masses spanning many orders of magnitude
        converge together),

@@ -442,7 +442,7 @@ class _Run:
                 if accepted:
                     break
                 t = time.perf_counter()
-                if attempt == 0 and self.linear.lu is not None:
+                if attempt == 0 and self.linear.factor is not None:
                     # an inexact direction that does not decrease the error: solve exactly
                     attempt = 1
                     d, _ = self.linear.solve(Ws, rhs, 0.0, exact=True)
