@@ -142,9 +142,22 @@ class LaguerreDiagram(CellDiagram):
         access.
         """
         e = self._edges
-        if e["mass"] is None:
-            return self.adjacency / self.measure.area
-        return _sym(e["ei"], e["ej"], e["mass"](), e["rev"], self.y.shape[0])
+        return _sym(e["ei"], e["ej"], self._edge_masses, e["rev"], self.y.shape[0])
+
+    @cached_property
+    def _edge_masses(self):
+        # the masses of the directed edges: their lengths over |D| under the uniform measure
+        # of the domain, else the measure's line integrals (computed once, for edge_mass and
+        # weights alike)
+        e = self._edges
+        return e["elen"] / self.measure.area if e["mass"] is None else e["mass"]()
+
+    @cached_property
+    def _edge_gaps(self):
+        # 2 ||y_i - y_j|| on the directed edges (i, j): the weights' denominators
+        e = self._edges
+        d = self.y[e["ei"]] - self.y[e["ej"]]
+        return 2.0 * np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
 
     @cached_property
     def weights(self) -> sp.csr_matrix:
@@ -153,7 +166,9 @@ class LaguerreDiagram(CellDiagram):
         A csr (J, J) matrix, symmetric and non-negative: :math:`\partial \mu(L_i) / \partial
         \psi_j = -W_{ij}` for :math:`i \ne j`, and :meth:`jacobian` is their Laplacian.
         """
-        return _over_distance(self.edge_mass, self.y)
+        e = self._edges
+        return _sym(e["ei"], e["ej"], self._edge_masses / self._edge_gaps, e["rev"],
+                    self.y.shape[0])
 
     @cached_property
     def box_masses(self) -> np.ndarray:
@@ -173,9 +188,8 @@ class LaguerreDiagram(CellDiagram):
         """
         x0, y0, x1, y1 = self.domain.bounds
         e = self._edges
-        E = _sym(e["ei"], e["ej"], e["box_len"] / ((x1 - x0) * (y1 - y0)), e["rev"],
-                 self.y.shape[0])
-        return _over_distance(E, self.y)
+        return _sym(e["ei"], e["ej"], e["box_len"] / ((x1 - x0) * (y1 - y0)) / self._edge_gaps,
+                    e["rev"], self.y.shape[0])
 
     @cached_property
     def polygons(self) -> np.ndarray:
@@ -208,19 +222,10 @@ class LaguerreDiagram(CellDiagram):
         for name in ("adjacency", "edge_mass", "weights", "box_masses", "box_weights"):
             getattr(self, name)
         state = dict(self.__dict__)
-        state.pop("_edges", None)
+        for name in ("_edges", "_edge_masses", "_edge_gaps"):
+            state.pop(name, None)
         state["_edge_fn"] = None
         return state
-
-
-def _over_distance(E, y):
-    """``E_ij / (2 ||y_i - y_j||)`` on the pattern of the csr matrix ``E``."""
-    E = E.tocsr()
-    E.sort_indices()
-    rows = np.repeat(np.arange(E.shape[0]), np.diff(E.indptr))
-    d = y[rows] - y[E.indices]
-    data = E.data / (2.0 * np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]))
-    return sp.csr_matrix((data, E.indices.copy(), E.indptr.copy()), shape=E.shape)
 
 
 def _polys(cells, idx):
