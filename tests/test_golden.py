@@ -21,6 +21,13 @@ import make_golden  # noqa: E402
 GOLDEN = np.load(os.path.join(HERE, "golden", "semidiscrete.npz"))
 # 1e-12 relative: rounding of a reordered sum may differ, nothing more
 RTOL = 1e-12
+# ... except where the numbers depend on the processor: the W1 (Apollonius) geometry integrates
+# with numpy's vectorised cos/arccos/hypot and BLAS dot products, whose last bits differ between
+# SIMD widths (numpy and OpenBLAS pick AVX2 or AVX-512 kernels at run time); Newton's linear
+# solves amplify them. Measured on an AVX2 machine against the file made on an AVX-512 one:
+# psi 2.8e-12, the masses 1.2e-10 of their largest value; the power-cell problems (numba, no
+# fast-math) 8e-15. The counts (n_iter, steps, n_diagrams) stay exact everywhere.
+RTOL_CPU = {"newton_w1_square": 1e-9}
 
 
 @pytest.mark.parametrize("name", sorted(make_golden.problems()))
@@ -34,5 +41,6 @@ def test_golden(name):
         want = GOLDEN[f"{name}/{k}"]
         assert k in got, f"{name}: '{k}' is no longer recorded"
         scale = float(np.max(np.abs(want[np.isfinite(want)]), initial=0.0))
-        np.testing.assert_allclose(got[k], want, rtol=RTOL, atol=RTOL * scale,
+        rtol = RTOL_CPU.get(name, RTOL)
+        np.testing.assert_allclose(got[k], want, rtol=rtol, atol=rtol * scale,
                                    err_msg=f"{name}/{k}")
