@@ -282,6 +282,46 @@ def test_masses_under_image_density_against_supersampling():
     np.testing.assert_allclose(D.barycenters[ok], bary[ok] / ref[ok, None], atol=5e-3)
 
 
+@pytest.mark.parametrize("cost", ["sqeuclidean", "euclidean"])
+@pytest.mark.parametrize("dom", [None, L_SHAPE], ids=["square", "L"])
+def test_reintegrate_gives_the_fresh_diagram_under_another_measure(cost, dom):
+    """factory.with_measure(nu).reintegrate(D): D's cells under another measure are the diagram
+    the factory would compute afresh, and their masses are the pixel integrals over the cells
+    (shapely: cell clipped against every pixel)."""
+    from otgan.laguerre import geometry
+
+    rng = np.random.default_rng(21)
+    img = rng.random((5, 6)) + 0.1
+    img[1:3, 2:5] = 0.0  # black pixels
+    domain = UNIT_SQUARE if dom is None else dom
+    uni, mu = Uniform(domain), ImageDensity(img)
+    J = 11
+    y = rng.random((J, 2))
+    psi = 0.02 * rng.standard_normal(J)
+    F = geometry(cost)(y, domain, uni)
+    D = F(psi)
+    G = F.with_measure(mu)
+    R, fresh = G.reintegrate(D), G(psi)
+    assert type(R) is type(fresh)
+    for name in ("masses", "moments", "areas", "box_masses"):
+        np.testing.assert_allclose(getattr(R, name), getattr(fresh, name), rtol=1e-12,
+                                   atol=1e-15, err_msg=name)
+    np.testing.assert_allclose(R.jacobian().toarray(), fresh.jacobian().toarray(), rtol=1e-12,
+                               atol=1e-15)
+    if cost == "sqeuclidean":
+        # image masses: each cell clipped against each pixel, density img / mean over [0, 1]^2
+        h, w = img.shape
+        ref = np.zeros(J)
+        rho = img / (img.sum() / (h * w))
+        for r in range(h):
+            for k in range(w):
+                pix = shapely.box(k / w, 1 - (r + 1) / h, (k + 1) / w, 1 - r / h)
+                ref += rho[r, k] * shapely.area(shapely.intersection(R.polygons, pix))
+        np.testing.assert_allclose(R.masses, ref, atol=1e-14)
+    with pytest.raises(TypeError, match="'D' must be a"):
+        G.reintegrate(np.zeros(J))
+
+
 def test_uniform_measure_on_another_polygon():
     # the measure lives on the L-shape, the diagram is clipped to the unit square
     mu = Uniform(L_SHAPE)

@@ -76,8 +76,9 @@ __all__ = [
 
 #: the exact cell geometries, by the kind of cost: factory classes built as
 #: ``F(y, domain, measure)`` from validated float64 sites, called as ``F(...)(psi, where)`` ->
-#: CellDiagram, and ``F(...).with_measure(other)`` for the same sites under another measure
-#: (sharing the search structure)
+#: CellDiagram, ``F(...).with_measure(other)`` for the same sites under another measure
+#: (sharing the search structure), and ``F(...).reintegrate(D)`` for the diagram of ``D``'s
+#: potential under ``F``'s measure (the power cells are not searched again)
 GEOMETRIES = {"quadratic": PowerDiagrams, "euclidean": ApolloniusDiagrams}
 
 

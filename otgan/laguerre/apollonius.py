@@ -242,6 +242,18 @@ class ApolloniusDiagrams:
         """
         return ApolloniusDiagrams(self.y, self.domain, measure)
 
+    def reintegrate(self, D, where="laguerre.diagram") -> W1Diagram:
+        """Return the diagram of ``D``'s potential under this factory's measure: ``self(D.psi)``.
+
+        The counterpart of :meth:`PowerDiagrams.reintegrate` (same arguments, a
+        :class:`W1Diagram` ``D``, TypeError otherwise); the Apollonius cells are integrated as
+        they are built, so this builds them again.
+        """
+        if not isinstance(D, W1Diagram) or D.y.shape != self.y.shape:
+            raise TypeError(f"{where}: 'D' must be a W1Diagram of the same "
+                            f"{self.y.shape[0]} sites; got {type(D).__name__}")
+        return self(D.psi, where)
+
     def __call__(self, psi, where="laguerre.diagram", near=None) -> W1Diagram:
         """Compute the exact W1 diagram of the factory's sites for the potential ``psi``.
 

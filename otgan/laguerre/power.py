@@ -270,11 +270,11 @@ class PowerDiagrams:
 
     cost = "sqeuclidean"
 
-    def __init__(self, y, domain, measure):
+    def __init__(self, y, domain, measure, *, tree=None):
         self.y = y
         self.domain = domain
         self.measure = measure
-        self.tree = PowerTree(y[:, 0], y[:, 1])
+        self.tree = PowerTree(y[:, 0], y[:, 1]) if tree is None else tree
         self.box = _is_box(domain)
         self._btree = None
         if not self.box:
@@ -302,9 +302,40 @@ class PowerDiagrams:
         PowerDiagrams
             A new factory with this one's kd-tree (this one is unchanged).
         """
-        other = PowerDiagrams(self.y, self.domain, measure)
-        other.tree = self.tree
-        return other
+        return PowerDiagrams(self.y, self.domain, measure, tree=self.tree)
+
+    def reintegrate(self, D, where="laguerre.diagram") -> LaguerreDiagram:
+        """Return the diagram of ``D``'s potential under this factory's measure.
+
+        The cells of a power diagram depend on the sites, the domain and the potential, not on
+        the measure: ``D``'s cells (a diagram of the same sites and domain, from this factory
+        or another one sharing its kd-tree, e.g. :meth:`with_measure`) are integrated against
+        this factory's measure, without searching the cells again. The result is the diagram
+        ``self(D.psi)`` would give, up to the rounding of a warm-started search.
+
+        Parameters
+        ----------
+        D : LaguerreDiagram
+            A diagram of the factory's sites in the factory's domain.
+        where : str, default "laguerre.diagram"
+            The public function that the error messages name.
+
+        Returns
+        -------
+        LaguerreDiagram
+            The cells of ``D`` and their integrals under this factory's measure.
+
+        Raises
+        ------
+        TypeError
+            If ``D`` is not a :class:`LaguerreDiagram` of the factory's sites and domain.
+        """
+        if (not isinstance(D, LaguerreDiagram) or D.y.shape != self.y.shape
+                or D.domain is not self.domain and not bool(shapely.equals(D.domain,
+                                                                           self.domain))):
+            raise TypeError(f"{where}: 'D' must be a LaguerreDiagram of the same "
+                            f"{self.y.shape[0]} sites and domain; got {type(D).__name__}")
+        return self._integrate(D.psi, D._cells)
 
     def __call__(self, psi, where="laguerre.diagram", near=None) -> LaguerreDiagram:
         """Compute the power diagram of the factory's sites for the potential ``psi``.
@@ -335,7 +366,7 @@ class PowerDiagrams:
         otgan.errors.GeometryError
             If the power-cell construction fails (not expected).
         """
-        yn, pn, dom, measure = self.y, psi, self.domain, self.measure
+        yn, pn, dom = self.y, psi, self.domain
         J = yn.shape[0]
         bx0, by0, bx1, by1 = dom.bounds
         warm = None
@@ -351,6 +382,16 @@ class PowerDiagrams:
                                 near=warm)
         except Exception as exc:  # pragma: no cover - defensive
             raise GeometryError(f"{where}: the power-cell construction failed: {exc}") from exc
+        return self._integrate(pn, cells)
+
+    def _integrate(self, pn, cells) -> LaguerreDiagram:
+        """Return the diagram of the box-clipped ``cells`` of the potential ``pn``.
+
+        The cells are clipped to the domain and integrated under the factory's measure.
+        """
+        yn, dom, measure = self.y, self.domain, self.measure
+        J = yn.shape[0]
+        bx0, by0, bx1, by1 = dom.bounds
         n = cells.n
         areas = cells.area.copy()
         first = np.column_stack([cells.sx, cells.sy])

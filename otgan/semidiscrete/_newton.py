@@ -189,6 +189,7 @@ _LADDER_STARVED = 0.01  # a rung is fair enough with at most this share of starv
 _FREE_GROW_MAX = 1e6  # the largest growth factor of a free cell (that of the regularisation)
 _FREE_ESCALATIONS = 4  # at most this many growths of the free cells when no step is accepted
 _LOG_SWITCH = 2.0  # Newton on log G = log nu while the stage's error is above this
+_MASS_NOISE = 1e-13  # a cell of mass below this share of the total is massless
 
 
 def _blurred(mu, sigma):
@@ -238,15 +239,15 @@ class _Ladder:
             self._factories[sigma] = self.run.factory(_blurred(self.mu, sigma))
         return self._factories[sigma]
 
-    def next(self, psi, D, below):
-        """Return the least blur ``< below`` under which the cells of ``psi`` are fair enough.
+    def next(self, D, below):
+        """Return the least blur ``< below`` under which the cells of ``D`` are fair enough.
 
-        Fair enough is :func:`_fair_enough`, for the first rung when ``below`` is above the
-        ladder. 0 is the image itself, whose diagram ``D`` is given, when its cell graph is
+        ``D`` is the diagram of the image itself. Fair enough is :func:`_fair_enough`, for the
+        first rung when ``below`` is above the ladder. 0 is the image itself, when its cell graph is
         also connected: separate blobs exchange mass only through cells reaching across the
         gap, which the blurred images create. Found by going down the ladder from the widest
-        rung below ``below`` while the next narrower one is fair (each test costs a diagram,
-        each rung skipped saves a stage).
+        rung below ``below`` while the next narrower one is fair (each test integrates ``D``'s
+        cells under a rung's image, each rung skipped saves a stage).
         """
         nu = self.run.problem.nu
         first = below > self.sigmas[-1]
@@ -263,23 +264,23 @@ class _Ladder:
         k = len(rungs) - 1  # the widest rung below, unless narrower ones are fair too
         self.tested = None
         while k > 0:
-            Dk = self.factory(rungs[k - 1])(psi, near=D)
+            Dk = self.factory(rungs[k - 1]).reintegrate(D)
             if not _fair_enough(np.asarray(Dk.masses, dtype=np.float64), nu, first):
                 break
             k -= 1
             self.tested = (rungs[k], Dk)  # the chosen rung's diagram at psi (the stage's start)
         return rungs[k]
 
-    def start(self, sigma, psi, D):
-        """Return the diagram of rung ``sigma`` at ``psi``.
+    def start(self, sigma, D):
+        """Return the diagram of rung ``sigma`` at ``D``'s potential.
 
-        It is the one :meth:`next` computed when it tested that rung, else a new one
-        (warm-started from ``D``).
+        It is the one :meth:`next` computed when it tested that rung, else ``D``'s cells
+        integrated under the rung's image.
         """
         tested, self.tested = self.tested, None
         if tested is not None and tested[0] == sigma:
             return tested[1]
-        return self.factory(sigma)(psi, near=D)
+        return self.factory(sigma).reintegrate(D)
 
 
 def _free_cells(W):
@@ -317,6 +318,31 @@ def _move_free_cells(d, free, Wb, G, nu, grow):
     return d
 
 
+class _Diagrams:
+    """A diagram factory whose calls add to the run's diagram clock and count.
+
+    ``diagrams(psi, near=D)`` is a new diagram; ``diagrams.reintegrate(D)`` the diagram of
+    ``D``'s potential under this factory's measure (the power cells are not searched again:
+    the blur ladder moves between measures at a fixed potential). Both count as a diagram.
+    """
+
+    def __init__(self, make, run):
+        self.make, self.run = make, run
+
+    def _timed(self, fn, *args, **kwargs):
+        t = time.perf_counter()
+        out = fn(*args, self.run.problem.where, **kwargs)
+        self.run.clock["diagram"] += time.perf_counter() - t
+        self.run.n_diag += 1
+        return out
+
+    def __call__(self, psi, near=None):
+        return self._timed(self.make, psi, near=near)
+
+    def reintegrate(self, D):
+        return self._timed(self.make.reintegrate, D)
+
+
 class _Run:
     """The state of one Newton solve.
 
@@ -343,21 +369,14 @@ class _Run:
         self.was_free = np.zeros(problem.nu.size, dtype=bool)  # free at the last iterate
 
     def factory(self, mu):
+        """Return the timed and counted diagrams of the sites under ``mu`` (:class:`_Diagrams`)."""
         p = self.problem
         if self._base is None:
             self._base = laguerre.geometry(p.cost, p.where)(p.y, mu.domain, mu)
             make = self._base
         else:  # another source on the same sites (a blurred image): the search tree is shared
             make = self._base.with_measure(mu)
-
-        def diagram(psi, near=None):
-            t = time.perf_counter()
-            out = make(psi, p.where, near=near)
-            self.clock["diagram"] += time.perf_counter() - t
-            self.n_diag += 1
-            return out
-
-        return diagram
+        return _Diagrams(make, self)
 
     def record(self, D, G, step, eps, blur):
         nu, h = self.problem.nu, self.hist
@@ -386,12 +405,15 @@ class _Run:
         nun, max_halvings = self.problem.nu, self.options.max_halvings
         G, W = D.regularised(eps)
         serr = _rel_errors(G, nun)[0]
-        floor = 0.5 * min(float(G.min()), float(nun.min()))
+        # a cell holding less than the rounding of the total mass (a sliver over a lit pixel
+        # beside black ones) counts as massless
+        noise = _MASS_NOISE * float(G.sum())
+        floor = 0.0 if G.min() <= noise else 0.5 * min(float(G.min()), float(nun.min()))
         alpha_prev = alpha0
         first = True
         while serr > tol and self.n_iter < max_iter:
             t = time.perf_counter()
-            if serr > _LOG_SWITCH and G.min() > 0.0:
+            if serr > _LOG_SWITCH and G.min() > noise:
                 # far from the targets: Newton on log G = log nu (d log G = L d / G), whose
                 # linearisation holds over the orders of magnitude the cells are off by (not
                 # with a massless cell: its log would dominate the merit whatever the step)
@@ -506,16 +528,16 @@ def run(problem: Problem, options: NewtonOptions, psi0=None) -> SemiDiscreteResu
         # loosely from the last potential; each rung is the least blurred image under which the
         # current cells are fair (the image itself ends it)
         ladder = _Ladder(mu, R)
-        sigma = ladder.next(psi, D, _BLUR_START * 2)
+        sigma = ladder.next(D, _BLUR_START * 2)
         while sigma > 0.0 and R.n_iter < max_iter:
             # a rung's first step starts at four times the last rung's first accepted step (the
             # jump from one blur to the next costs about the same damping every time)
-            psi, _ = R.stage(ladder.factory(sigma), psi, ladder.start(sigma, psi, D), 0.0,
-                             _BLUR_TOL, min(max_iter, R.n_iter + _BLUR_ITER), blur=sigma,
-                             alpha0=R.first_alpha)
+            psi, Ds = R.stage(ladder.factory(sigma), psi, ladder.start(sigma, D), 0.0,
+                              _BLUR_TOL, min(max_iter, R.n_iter + _BLUR_ITER), blur=sigma,
+                              alpha0=R.first_alpha)
             R.stalled = False
-            D = diagram(psi, near=D)
-            sigma = ladder.next(psi, D, sigma)
+            D = diagram.reintegrate(Ds)
+            sigma = ladder.next(D, sigma)
         masses = np.asarray(D.masses, dtype=np.float64)
         err = _rel_errors(masses, nun)[0]
         # then Newton on the image itself, without the box-mixing continuation (it would push
