@@ -322,6 +322,40 @@ def test_reintegrate_gives_the_fresh_diagram_under_another_measure(cost, dom):
         G.reintegrate(np.zeros(J))
 
 
+@pytest.mark.parametrize("cost, case", [
+    ("sqeuclidean", "image"), ("sqeuclidean", "uniform"), ("sqeuclidean", "image on L"),
+    ("sqeuclidean", "uniform L"), ("euclidean", "image"), ("euclidean", "uniform")])
+def test_cell_masses_of_a_few_cells_are_the_whole_diagrams(cost, case):
+    """factory.cell_masses(psi, idx): the masses and box masses of the cells idx, as the whole
+    diagram gives them (bit for bit on a rectangle, warm-started or not; to rounding on the
+    L-shape, whose cells shapely clips), an empty cell included."""
+    from otgan.laguerre import geometry
+
+    rng = np.random.default_rng(5)
+    img = rng.random((6, 7)) + 0.1
+    img[2:4, 1:5] = 0.0
+    domain = L_SHAPE if "L" in case else UNIT_SQUARE
+    mu = ImageDensity(img) if "image" in case else Uniform(domain)
+    J = 40
+    y = rng.random((J, 2))
+    psi = 0.01 * rng.standard_normal(J)
+    psi[7] = -1.0  # an empty cell
+    F = geometry(cost)(y, domain, mu)
+    near = F(psi + 0.002 * rng.standard_normal(J))
+    idx = np.array([31, 7, 2, 18, 0])
+    for warm in (None, near):
+        D = F(psi, near=warm)
+        m, bm = F.cell_masses(psi, idx, near=warm)
+        assert D.masses[7] == 0.0 and m[1] == 0.0
+        if domain is UNIT_SQUARE:
+            np.testing.assert_array_equal(m, D.masses[idx])
+            np.testing.assert_array_equal(bm, D.box_masses[idx])
+        else:
+            np.testing.assert_allclose(m, D.masses[idx], rtol=1e-12, atol=1e-16)
+            np.testing.assert_allclose(bm, D.box_masses[idx], rtol=1e-12, atol=1e-16)
+    assert F.partial == (cost == "sqeuclidean")
+
+
 def test_uniform_measure_on_another_polygon():
     # the measure lives on the L-shape, the diagram is clipped to the unit square
     mu = Uniform(L_SHAPE)
@@ -630,9 +664,10 @@ def test_kernel_restarts_when_a_cell_outgrows_its_buffers():
     pos = np.empty(len(y), dtype=np.int64)
     pos[perm] = np.arange(len(y))
     none = np.zeros(0, dtype=np.int64)
-    ptr, n, vx, vy, lab, area, *_ = _cells(0, len(y), gx, gy, gp, perm, pos, start, end, child,
-                                           parent, bbox, pmax, model, 0.0, 0.0, 1.0, 1.0, none,
-                                           none, none)
+    order = np.arange(len(y))
+    ptr, n, vx, vy, lab, area, *_ = _cells(0, len(y), order, gx, gy, gp, perm, pos, start, end,
+                                           child, parent, bbox, pmax, model, 0.0, 0.0, 1.0, 1.0,
+                                           none, none, none)
     c = int(np.flatnonzero(perm == 0)[0])
     assert n[c] == 300
     ring = shapely.Polygon(np.column_stack([vx[ptr[c]:ptr[c] + n[c]], vy[ptr[c]:ptr[c] + n[c]]]))

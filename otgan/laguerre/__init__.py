@@ -78,7 +78,9 @@ __all__ = [
 #: ``F(y, domain, measure)`` from validated float64 sites, called as ``F(...)(psi, where)`` ->
 #: CellDiagram, ``F(...).with_measure(other)`` for the same sites under another measure
 #: (sharing the search structure), and ``F(...).reintegrate(D)`` for the diagram of ``D``'s
-#: potential under ``F``'s measure (the power cells are not searched again)
+#: potential under ``F``'s measure (the power cells are not searched again), and
+#: ``F(...).cell_masses(psi, idx)`` for the masses of a few cells (computing those cells alone
+#: when ``F.partial``)
 GEOMETRIES = {"quadratic": PowerDiagrams, "euclidean": ApolloniusDiagrams}
 
 

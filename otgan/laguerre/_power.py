@@ -189,9 +189,9 @@ def _box_d2(zx, zy, bx0, by0, bx1, by1):
 
 
 @numba.njit(cache=True, nogil=True)
-def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox, pmax, model,
-                xlo, ylo, xhi, yhi, nbptr, nbn, nbidx, cap, cap_out):
-    r"""Compute the power cells of the sites at tree positions ``p0 <= t < p1``, clipped to the box.
+def cells_range(p0, p1, order, gx, gy, gp, items, pos, start, end, child, parent, bbox, pmax,
+                model, xlo, ylo, xhi, yhi, nbptr, nbn, nbidx, cap, cap_out):
+    r"""Compute the power cells of the sites at tree positions ``order[p0:p1]``, clipped to the box.
 
     ``gx, gy, gp``: coordinates and weights in tree order, ``items`` the original indices and
     ``pos`` their inverse; the tree from :func:`build_tree` with the bounds of
@@ -199,9 +199,11 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
     yhi``; ``nbptr, nbn, nbidx`` the neighbours of each cell in a nearby diagram, in tree
     positions (-1: the box), or empty arrays (no warm start).
 
-    Returns ``p_done`` (the cells ``p0 <= t < p_done`` were computed: fewer than asked when a
-    cell needs more than ``cap`` vertices or the output more than ``cap_out``; the caller goes
-    on from ``p_done`` with larger buffers) and, for each computed cell in order, the offset
+    ``order``: tree positions (all of them, ``arange(J)``, for a whole diagram; any subset for
+    the cells of a few sites). Returns ``p_done`` (the cells of ``order[p0:p_done]`` were
+    computed: fewer than asked when a cell needs more than ``cap`` vertices or the output more
+    than ``cap_out``; the caller goes on from ``p_done`` with larger buffers) and, for each
+    computed cell in order, the offset
     ``ptr`` into the flat arrays ``vx, vy`` (vertices, counter-clockwise) and ``lab`` (original
     index of the site that created the edge from each vertex to the next; -1 the box), the
     vertex count, and the area, first moment and second moment about ``y_i`` (polar:
@@ -252,7 +254,8 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
     mark = np.full(end[0] if nbn.size else 0, -1, np.int64)
     fill = 0
     p_done = p1
-    for i in range(p0, p1):
+    for it in range(p0, p1):
+        i = order[it]
         cx = gx[i]
         cy = gy[i]
         pi = gp[i]
@@ -451,12 +454,12 @@ def cells_range(p0, p1, gx, gy, gp, items, pos, start, end, child, parent, bbox,
             if overflow:
                 break
         if overflow or fill + n > cap_out:
-            p_done = i
+            p_done = it
             break
         # ---- write the cell (global coordinates) and its moments: the shoelace sums about
         # the cell's first vertex z0 (accurate for a small cell far from its site), then moved
         # to the frame of y_i
-        j = i - p0
+        j = it - p0
         ptr[j] = fill
         nvert[j] = n
         a = 0.0
@@ -653,7 +656,8 @@ class PowerTree:
         return perm, start, end, child, parent, bbox, pmax, model
 
 
-def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF, tree=None, near=None):
+def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF, tree=None, near=None,
+                subset=None):
     """Compute the power cells of the sites ``(yx, yy)`` with weights ``psi``, clipped to ``box``.
 
     ``box = (xlo, ylo, xhi, yhi)``; returns a :class:`PowerCells`. ``tree``: a
@@ -661,7 +665,9 @@ def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF, tree=None, near=N
     ``near``: the :class:`PowerCells` of the same sites under nearby weights (the last Newton
     iterate), a warm start: each cell is first clipped by its neighbours there. The cells are
     the same (the search still proves them), only the clipping order, hence the rounding,
-    can differ.
+    can differ. ``subset``: distinct site indices; only their cells are computed, each as in
+    the whole diagram (bit for bit, with the same ``near``: every cell is clipped on its own),
+    and the result is indexed by the position in ``subset`` (its ``order`` is None).
 
     The cells are computed in tree order by :func:`cells_range` on ``threads`` contiguous
     ranges of sites in parallel (the kernels release the GIL; default: the number of CPUs, at
@@ -683,26 +689,33 @@ def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF, tree=None, near=N
     else:  # the neighbours of each cell in `near`, in tree positions (-1: the box)
         nbptr, nbn = near.ptr[perm], near.n[perm]
         nbidx = np.where(near.lab >= 0, pos[np.maximum(near.lab, 0)], -1)
-    nthr = kernel_threads(J, threads, min_size=4096)
-    bounds = np.linspace(0, J, nthr + 1).astype(np.int64)
+    if subset is None:  # every cell, in tree order; cell t goes to site perm[t]
+        order, dest = np.arange(J, dtype=np.int64), perm
+    else:  # the subset's cells in tree order (neighbours one after the other)
+        dest = np.argsort(pos[subset], kind="stable")
+        order = pos[subset][dest]
+    m = order.size
+    nthr = kernel_threads(m, threads, min_size=4096)
+    bounds = np.linspace(0, m, nthr + 1).astype(np.int64)
 
     def run(c):
-        return _cells(int(bounds[c]), int(bounds[c + 1]), gx, gy, gp, perm, pos, start, end,
-                      child, parent, bbox, pmax, model, xlo, ylo, xhi, yhi, nbptr, nbn, nbidx)
+        return _cells(int(bounds[c]), int(bounds[c + 1]), order, gx, gy, gp, perm, pos, start,
+                      end, child, parent, bbox, pmax, model, xlo, ylo, xhi, yhi, nbptr, nbn,
+                      nbidx)
 
     parts = kernel_map(run, nthr)
     shift = np.cumsum([0] + [p[2].size for p in parts[:-1]])
     ptr_t = np.concatenate([p[0] + sh for p, sh in zip(parts, shift, strict=True)])
     vx, vy, lab = (np.concatenate([p[k] for p in parts]) for k in (2, 3, 4))
-    out = [np.empty(J, dtype=np.int64), np.empty(J, dtype=np.int64)]
-    out[0][perm] = ptr_t
-    out[1][perm] = np.concatenate([p[1] for p in parts])
+    out = [np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)]
+    out[0][dest] = ptr_t
+    out[1][dest] = np.concatenate([p[1] for p in parts])
     moments = []
     for k in (5, 6, 7, 8):
-        arr = np.empty(J)
-        arr[perm] = np.concatenate([p[k] for p in parts])
+        arr = np.empty(m)
+        arr[dest] = np.concatenate([p[k] for p in parts])
         moments.append(arr)
-    return PowerCells(vx, vy, lab, out[0], out[1], *moments, perm)
+    return PowerCells(vx, vy, lab, out[0], out[1], *moments, perm if subset is None else None)
 
 
 @numba.njit(cache=True, nogil=True)

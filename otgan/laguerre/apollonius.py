@@ -96,6 +96,8 @@ class W1Diagram(CellDiagram):
     """
 
     cost = "euclidean"
+    #: :meth:`cell_masses` builds the whole diagram (the cells are not built one by one)
+    partial = False
 
     y: np.ndarray
     psi: np.ndarray
@@ -221,6 +223,8 @@ class ApolloniusDiagrams:
     """
 
     cost = "euclidean"
+    #: :meth:`cell_masses` builds the whole diagram (the cells are not built one by one)
+    partial = False
 
     def __init__(self, y, domain, measure):
         self.y = y
@@ -245,14 +249,48 @@ class ApolloniusDiagrams:
     def reintegrate(self, D, where="laguerre.diagram") -> W1Diagram:
         """Return the diagram of ``D``'s potential under this factory's measure: ``self(D.psi)``.
 
-        The counterpart of :meth:`PowerDiagrams.reintegrate` (same arguments, a
-        :class:`W1Diagram` ``D``, TypeError otherwise); the Apollonius cells are integrated as
-        they are built, so this builds them again.
+        The counterpart of :meth:`PowerDiagrams.reintegrate`; the Apollonius cells are
+        integrated as they are built, so this builds them again.
+
+        Parameters
+        ----------
+        D : W1Diagram
+            A diagram of the factory's sites (TypeError otherwise).
+        where : str, default "laguerre.diagram"
+            The public function that the error messages name.
+
+        Returns
+        -------
+        W1Diagram
         """
         if not isinstance(D, W1Diagram) or D.y.shape != self.y.shape:
             raise TypeError(f"{where}: 'D' must be a W1Diagram of the same "
                             f"{self.y.shape[0]} sites; got {type(D).__name__}")
         return self(D.psi, where)
+
+    def cell_masses(self, psi, idx, where="laguerre.diagram", near=None):
+        """Return ``D.masses[idx], D.box_masses[idx]`` of ``D = self(psi)``.
+
+        The counterpart of :meth:`PowerDiagrams.cell_masses`; it builds the whole diagram
+        (:attr:`partial` is False: a line search does not check a few cells first).
+
+        Parameters
+        ----------
+        psi : numpy float64 array (J,)
+            The potential.
+        idx : int array (m,)
+            Site indices.
+        where : str, default "laguerre.diagram"
+            The public function that a GeometryError names.
+        near : W1Diagram, optional
+            Not used (see :meth:`__call__`).
+
+        Returns
+        -------
+        masses, box_masses : numpy float64 arrays (m,)
+        """
+        D = self(psi, where, near=near)
+        return D.masses[idx], D.box_masses[idx]
 
     def __call__(self, psi, where="laguerre.diagram", near=None) -> W1Diagram:
         """Compute the exact W1 diagram of the factory's sites for the potential ``psi``.

@@ -266,9 +266,13 @@ class PowerDiagrams:
         The domain ``D`` the cells are clipped to (in practice the measure's).
     measure : otgan.measures.DensityMeasure
         The source :math:`\mu` whose masses, moments and edge masses the cells carry.
+    tree : otgan.laguerre._power.PowerTree, optional
+        The kd-tree of ``y`` (built here if not given; :meth:`with_measure` shares it).
     """
 
     cost = "sqeuclidean"
+    #: :meth:`cell_masses` costs the cells asked for alone
+    partial = True
 
     def __init__(self, y, domain, measure, *, tree=None):
         self.y = y
@@ -366,23 +370,70 @@ class PowerDiagrams:
         otgan.errors.GeometryError
             If the power-cell construction fails (not expected).
         """
-        yn, pn, dom = self.y, psi, self.domain
-        J = yn.shape[0]
-        bx0, by0, bx1, by1 = dom.bounds
-        warm = None
-        if near is not None:
-            if not isinstance(near, LaguerreDiagram) or near.y.shape != yn.shape:
-                raise TypeError(f"{where}: 'near' must be a LaguerreDiagram of the same "
-                                f"{J} sites; got {type(near).__name__}")
-            warm = near._cells
+        return self._integrate(psi, self._search(psi, where, near))
+
+    def _search(self, psi, where, near, subset=None):
+        """Return the box-clipped power cells of ``psi`` (all, or the sites ``subset``'s)."""
+        yn = self.y
+        if near is not None and (not isinstance(near, LaguerreDiagram)
+                                 or near.y.shape != yn.shape):
+            raise TypeError(f"{where}: 'near' must be a LaguerreDiagram of the same "
+                            f"{yn.shape[0]} sites; got {type(near).__name__}")
         # in the given coordinates: the kernel works in the frame of each site, so rescaling
         # the problem would only add rounding to the differences y_k - y_i of nearby sites
         try:
-            cells = power_cells(yn[:, 0], yn[:, 1], pn, (bx0, by0, bx1, by1), tree=self.tree,
-                                near=warm)
+            return power_cells(yn[:, 0], yn[:, 1], psi, self.domain.bounds, tree=self.tree,
+                               near=None if near is None else near._cells, subset=subset)
         except Exception as exc:  # pragma: no cover - defensive
             raise GeometryError(f"{where}: the power-cell construction failed: {exc}") from exc
-        return self._integrate(pn, cells)
+
+    def cell_masses(self, psi, idx, where="laguerre.diagram", near=None):
+        """Return the masses of a few cells, computing those cells alone.
+
+        ``D.masses[idx]`` and ``D.box_masses[idx]`` of ``D = self(psi, near=near)``, bit for
+        bit on a rectangular domain (each cell is clipped and integrated on its own; a
+        non-rectangular domain clips them all with shapely: to rounding), at the cost of the
+        cells ``idx``: a line search checks the cells it watches before the whole diagram.
+
+        Parameters
+        ----------
+        psi : numpy float64 array (J,)
+            The potential (validated by the caller).
+        idx : int array (m,)
+            Distinct site indices.
+        where : str, default "laguerre.diagram"
+            The public function that the error messages name.
+        near : LaguerreDiagram, optional
+            A diagram at a nearby potential (the warm start of :meth:`__call__`).
+
+        Returns
+        -------
+        masses, box_masses : numpy float64 arrays (m,)
+            The cells' masses under the factory's measure and under U(B), ``B`` the domain's
+            bounding box (:attr:`LaguerreDiagram.box_masses`).
+        """
+        idx = np.asarray(idx, dtype=np.int64)
+        cells = self._search(psi, where, near, subset=idx)
+        dom, measure, yn = self.domain, self.measure, self.y[idx]
+        bx0, by0, bx1, by1 = dom.bounds
+        bbox_area = (bx1 - bx0) * (by1 - by0)
+        areas = cells.area
+        if self.image_cells:
+            masses = measure.integrate_cells(cells.ptr, cells.n, cells.vx, cells.vy, yn).mass
+        elif self.same_uniform and self.box:
+            masses = areas / measure.area
+        else:
+            rows = np.flatnonzero(cells.n >= 3)
+            polys = np.full(idx.size, shapely.Polygon(), dtype=object)
+            polys[rows] = _polys(cells, rows)
+            if not self.box:
+                polys = _polygonal(shapely.intersection(polys, dom))
+                areas = shapely.area(polys)
+            integ = (measure.integrate(polys, yn, clip=True) if isinstance(measure, Uniform)
+                     else measure.integrate(polys, yn))
+            masses = integ.mass
+        empty = ~(areas > _EMPTY_REL * bbox_area)
+        return np.where(empty, 0.0, masses), cells.area / bbox_area
 
     def _integrate(self, pn, cells) -> LaguerreDiagram:
         """Return the diagram of the box-clipped ``cells`` of the potential ``pn``.

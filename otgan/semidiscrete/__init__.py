@@ -100,7 +100,9 @@ def newton(mu, y, nu=None, *, cost="sqeuclidean", tol=1e-9, max_iter=100, psi0=N
     2. takes the largest step ``alpha in {1, 1/2, 1/4, ...}`` such that every cell keeps at
        least half of the smallest of its initial and target masses and
        ``||(G(psi + alpha d) - nu) / nu|| <= (1 - alpha / 2) ||(G(psi) - nu) / nu||`` (KMT's
-       condition, in the norm of the relative errors),
+       condition, in the norm of the relative errors); a trial step is first checked on the
+       cells that earlier trials took below that floor, computed alone (power cells): a step
+       that empties one of them again is rejected without a whole diagram,
 
     and stops when ``max_j |G_j - nu_j| / nu_j <= tol``. ``nu`` is normalised to sum to one.
 
@@ -161,7 +163,7 @@ def newton(mu, y, nu=None, *, cost="sqeuclidean", tol=1e-9, max_iter=100, psi0=N
         for both costs) holds per iteration (index 0 = the initial potential): ``"max_rel_error"``,
         ``"mean_rel_error"``, ``"semi_dual"`` (exact ``H(psi)``), ``"step"`` (the accepted
         ``alpha``, NaN at index 0), ``"eps"`` (the regularisation of the stage, 0 = mu
-        itself), ``"n_diagrams"`` (diagrams computed so far), ``"time"``
+        itself), ``"n_diagrams"`` (whole diagrams computed so far), ``"time"``
         (seconds since the start), ``"time_diagram"`` and ``"time_solve"`` (cumulative seconds
         spent in the diagrams and in the sparse linear solves).
 

@@ -190,6 +190,7 @@ _FREE_GROW_MAX = 1e6  # the largest growth factor of a free cell (that of the re
 _FREE_ESCALATIONS = 4  # at most this many growths of the free cells when no step is accepted
 _LOG_SWITCH = 2.0  # Newton on log G = log nu while the stage's error is above this
 _MASS_NOISE = 1e-13  # a cell of mass below this share of the total is massless
+_WATCH_SHARE = 0.005  # the line search checks at most this share of the cells (and 32) first
 
 
 def _blurred(mu, sigma):
@@ -342,6 +343,27 @@ class _Diagrams:
     def reintegrate(self, D):
         return self._timed(self.make.reintegrate, D)
 
+    def low_watched(self, psi, near, eps, floor):
+        """Return the watched cells (:attr:`_Run.watch`) below ``floor`` at ``psi``, or None.
+
+        The stage's masses of those cells alone (:meth:`PowerDiagrams.cell_masses`, the same
+        numbers as the whole diagram's): a trial step that empties a cell the line search has
+        seen emptied before is rejected at the cost of a few cells. None when nothing is
+        watched or the geometry builds whole diagrams only. Its time counts as diagram time;
+        it is not a diagram.
+        """
+        watch = self.run.watch
+        if not watch.size or not self.make.partial:
+            return None
+        t = time.perf_counter()
+        m, bm = self.make.cell_masses(psi, watch, self.run.problem.where, near=near)
+        self.run.clock["diagram"] += time.perf_counter() - t
+        G = m if eps == 0.0 else (1.0 - eps) * m + eps * bm
+        low = G < floor
+        if floor == 0.0:
+            low |= ~(bm > 0)
+        return watch[low]
+
 
 class _Run:
     """The state of one Newton solve.
@@ -367,6 +389,8 @@ class _Run:
         self._base = None  # the first diagram factory (its search tree is shared)
         self.grow = np.ones(problem.nu.size)  # the growth factors of the free cells
         self.was_free = np.zeros(problem.nu.size, dtype=bool)  # free at the last iterate
+        # the cells a trial step has taken below the floor (checked first at the next trials)
+        self.watch = np.zeros(0, dtype=np.int64)
 
     def factory(self, mu):
         """Return the timed and counted diagrams of the sites under ``mu`` (:class:`_Diagrams`)."""
@@ -377,6 +401,17 @@ class _Run:
         else:  # another source on the same sites (a blurred image): the search tree is shared
             make = self._base.with_measure(mu)
         return _Diagrams(make, self)
+
+    def _watch(self, cells):
+        """Add ``cells`` (taken below the floor by a trial step) to :attr:`watch`.
+
+        At most ``max(32, _WATCH_SHARE * J)`` cells are watched (a check should cost a small
+        share of a diagram): past that, the newest ones alone.
+        """
+        if cells.size:
+            cap = max(32, int(_WATCH_SHARE * self.problem.nu.size))
+            w = np.union1d(self.watch, cells)
+            self.watch = w if w.size <= cap else cells[:cap]
 
     def record(self, D, G, step, eps, blur):
         nu, h = self.problem.nu, self.hist
@@ -451,6 +486,11 @@ class _Run:
                 alpha = min(1.0, 4.0 * alpha_prev)  # the last step, tried up to 4x larger
                 for _ in range(max_halvings + 1):
                     psi_try = psi + alpha * d
+                    lw = diagram.low_watched(psi_try, D, eps, floor)
+                    if lw is not None and lw.size:  # rejected by cells emptied before
+                        self.last_fail = (alpha, lw, floor)
+                        alpha *= 0.5
+                        continue
                     D_try = diagram(psi_try, near=D)  # D: a warm start of the search
                     G_try = D_try.regularised_masses(eps)
                     low = G_try < floor
@@ -460,6 +500,7 @@ class _Run:
                         accepted = True
                         break
                     self.last_fail = (alpha, np.flatnonzero(low), floor)
+                    self._watch(self.last_fail[1])
                     alpha *= 0.5
                 if accepted:
                     break
