@@ -484,7 +484,12 @@ class _Run:
             attempt = escalations = 0
             while True:
                 alpha = min(1.0, 4.0 * alpha_prev)  # the last step, tried up to 4x larger
+                # a step below a few units in the last place of psi moves nothing: no step
+                tiny = 4.0 * np.spacing(max(float(np.max(np.abs(psi))), 1.0)) / max(
+                    float(np.max(np.abs(d))), np.finfo(float).tiny)
                 for _ in range(max_halvings + 1):
+                    if alpha <= tiny:
+                        break
                     psi_try = psi + alpha * d
                     lw = diagram.low_watched(psi_try, D, eps, floor)
                     if lw is not None and lw.size:  # rejected by cells emptied before
@@ -647,7 +652,7 @@ def _warn_not_converged(where, masses, nu, err, tol, n_iter, max_iter, stalled, 
     starved = np.flatnonzero(masses < 0.5 * nu)
     if n_iter >= max_iter and not stalled:
         why = f"max_iter = {max_iter} iterations reached"
-    elif float(floor.max()) > 0.1 * tol:
+    elif float(floor.max()) > 0.1 * tol and err <= 10.0 * float(floor.max()):
         j = int(np.argmax(floor))
         why = (f"the line search found no decrease: the masses are at the resolution of float64 "
                f"potentials (one unit in the last place of psi moves the mass of cell {j} by "
