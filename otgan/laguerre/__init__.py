@@ -75,12 +75,12 @@ __all__ = [
 ]
 
 #: the exact cell geometries, by the kind of cost: factory classes built as
-#: ``F(y, domain, measure)`` from validated float64 sites, called as ``F(...)(psi, where)`` ->
-#: CellDiagram, ``F(...).with_measure(other)`` for the same sites under another measure
-#: (sharing the search structure), and ``F(...).reintegrate(D)`` for the diagram of ``D``'s
+#: ``F(y, domain, measure)`` from validated float64 sites; ``F(...)(psi, where)`` is a
+#: CellDiagram, ``F(...).with_measure(other)`` the factory of the same sites under another
+#: measure (sharing the search structure), ``F(...).reintegrate(D)`` the diagram of ``D``'s
 #: potential under ``F``'s measure (the power cells are not searched again), and
-#: ``F(...).cell_masses(psi, idx)`` for the masses of a few cells (computing those cells alone
-#: when ``F.partial``)
+#: ``F(...).cell_masses(psi, idx)`` the masses of a few cells (those cells alone computed when
+#: ``F.partial``)
 GEOMETRIES = {"quadratic": PowerDiagrams, "euclidean": ApolloniusDiagrams}
 
 

@@ -692,8 +692,9 @@ def power_cells(yx, yy, psi, box, *, threads=None, leaf=_LEAF, tree=None, near=N
     if subset is None:  # every cell, in tree order; cell t goes to site perm[t]
         order, dest = np.arange(J, dtype=np.int64), perm
     else:  # the subset's cells in tree order (neighbours one after the other)
-        dest = np.argsort(pos[subset], kind="stable")
-        order = pos[subset][dest]
+        at = pos[subset]
+        dest = np.argsort(at, kind="stable")
+        order = at[dest]
     m = order.size
     nthr = kernel_threads(m, threads, min_size=4096)
     bounds = np.linspace(0, m, nthr + 1).astype(np.int64)

@@ -96,8 +96,6 @@ class W1Diagram(CellDiagram):
     """
 
     cost = "euclidean"
-    #: :meth:`cell_masses` builds the whole diagram (the cells are not built one by one)
-    partial = False
 
     y: np.ndarray
     psi: np.ndarray
