@@ -465,6 +465,20 @@ def test_newton_moves_cells_without_mass_on_their_boundary_without_changing_the_
         np.testing.assert_allclose((Lb @ moved)[free], grow * (nu - G)[free], rtol=1e-12)
 
 
+def test_a_massless_stage_rejects_steps_that_lose_a_cell_not_rounding_below_zero():
+    """With a massless cell the line search's floor is 0: a trial is rejected when a cell loses
+    its area, not when the mass of a cell over black pixels is rounding below zero (at J = 1e5
+    on the black image, masses of -8e-22 for cells of area 2e-5 rejected every step down to
+    alpha = 2^-30, and Newton stopped at error 1 after 79 iterations)."""
+    from otgan.semidiscrete._newton import _below
+
+    G = np.array([-8.5e-22, 0.0, 3e-21, 1e-5, 0.0])
+    area = np.array([2e-5, 2e-5, 1e-5, 1e-5, 0.0])
+    np.testing.assert_array_equal(_below(G, area, 0.0), [False, False, False, False, True])
+    # a positive floor compares the masses
+    np.testing.assert_array_equal(_below(G, area, 1e-6), [True, True, True, False, True])
+
+
 @pytest.mark.parametrize("call", ["newton", "solve", "asgd", "solve_w1"])
 def test_not_converged_warnings_point_at_the_callers_line(call):
     y = np.random.default_rng(0).random((8, 2))

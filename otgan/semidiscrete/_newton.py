@@ -319,6 +319,19 @@ def _move_free_cells(d, free, Wb, G, nu, grow):
     return d
 
 
+def _below(G, box_masses, floor):
+    """Tell which cells of a trial step are below the line search's ``floor``.
+
+    Below a positive floor: by their masses ``G``. With floor 0 (the stage has a massless
+    cell): those that lose their area (``box_masses``), since a cell of no area has no
+    neighbours to grow with; not by their masses, which over black pixels are rounding of
+    either sign (about 1e-21).
+    """
+    if floor > 0.0:
+        return G < floor
+    return ~(box_masses > 0)
+
+
 class _Diagrams:
     """A diagram factory whose calls add to the run's diagram clock and count.
 
@@ -359,10 +372,7 @@ class _Diagrams:
         m, bm = self.make.cell_masses(psi, watch, self.run.problem.where, near=near)
         self.run.clock["diagram"] += time.perf_counter() - t
         G = m if eps == 0.0 else (1.0 - eps) * m + eps * bm
-        low = G < floor
-        if floor == 0.0:
-            low |= ~(bm > 0)
-        return watch[low]
+        return watch[_below(G, bm, floor)]
 
 
 class _Run:
@@ -498,9 +508,7 @@ class _Run:
                         continue
                     D_try = diagram(psi_try, near=D)  # D: a warm start of the search
                     G_try = D_try.regularised_masses(eps)
-                    low = G_try < floor
-                    if floor == 0.0:  # a massless cell: none may lose its area (it would
-                        low |= ~(D_try.box_masses > 0)  # have no neighbours to move with)
+                    low = _below(G_try, D_try.box_masses, floor)
                     if not low.any() and merit(G_try) <= (1.0 - 0.5 * alpha) * norm0:
                         accepted = True
                         break
