@@ -98,7 +98,8 @@ def newton(mu, y, nu=None, *, cost="sqeuclidean", tol=1e-9, max_iter=100, psi0=N
        cell to the same *relative* accuracy, so that masses spanning many orders of magnitude
        converge together),
     2. takes the largest step ``alpha in {1, 1/2, 1/4, ...}`` such that every cell keeps at
-       least half of the smallest of its initial and target masses and
+       least half of the smallest of its initial and target masses (while a cell is
+       massless: every cell keeps some area) and
        ``||(G(psi + alpha d) - nu) / nu|| <= (1 - alpha / 2) ||(G(psi) - nu) / nu||`` (KMT's
        condition, in the norm of the relative errors); a trial step is first checked on the
        cells that earlier trials took below that floor, computed alone (power cells): a step
